@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["tests/**/*.test.ts", "policy/**/*.test.ts"],
+    // Pulumi's runtime keeps its settings in process-global state: each test file gets its own process.
+    pool: "forks",
+    isolate: true,
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
