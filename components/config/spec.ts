@@ -1,0 +1,117 @@
+/**
+ * The normalized, validated cluster description every component takes. Produced once from stack config by
+ * `parseClusterConfig` (components/config/schema.ts); nothing downstream reads raw config.
+ */
+
+export type NodeRole = "controlplane" | "worker";
+export type CniName = "calico" | "cilium" | "flannel";
+
+/** A YAML object that becomes one strategic-merge patch document (already parsed). */
+export type PatchDocument = Record<string, unknown>;
+
+/** `machine.install.diskSelector` fields (Talos `v1alpha1.InstallDiskSelector`). */
+export interface DiskSelector {
+  readonly size?: string;
+  readonly name?: string;
+  readonly model?: string;
+  readonly serial?: string;
+  readonly modalias?: string;
+  readonly uuid?: string;
+  readonly wwid?: string;
+  readonly type?: "ssd" | "hdd" | "nvme" | "sd";
+  readonly busPath?: string;
+}
+
+/** Where Talos installs itself: exactly one of a device path or a selector. */
+export type InstallDisk = { readonly path: string } | { readonly selector: DiskSelector };
+
+export interface NodeSpec {
+  /** Unique, DNS-safe; names the node's Pulumi resources and is its hostname unless `hostname` says otherwise. */
+  readonly name: string;
+  readonly hostname: string;
+  /** IPv4 or IPv6 address the Talos API answers on. */
+  readonly address: string;
+  readonly role: NodeRole;
+  readonly installDisk: InstallDisk;
+  /** Kubernetes node labels (`machine.nodeLabels`). */
+  readonly labels: Readonly<Record<string, string>>;
+  /** Kubernetes node taints, `key: value:Effect` as Talos's `machine.nodeTaints` takes them. */
+  readonly taints: Readonly<Record<string, string>>;
+  /** The node's own patches, in stack-file order, each named `nodes[i].patches[j]` for errors. */
+  readonly patches: readonly PatchDocument[];
+  /** Position in the stack file's `nodes` list, for messages (`nodes[3]`). */
+  readonly index: number;
+}
+
+export interface VipSpec {
+  /** The shared address, e.g. `192.168.1.9`. */
+  readonly address: string;
+  /** Link the VIP lives on (e.g. `eth0`, `enp1s0`). Exactly one of `link` or `linkSelector`. */
+  readonly link?: string;
+  /** Device selector for the link, when interface names differ between machines. */
+  readonly linkSelector?: Readonly<Record<string, unknown>>;
+}
+
+export interface CniSpec {
+  readonly name: CniName;
+  /** Chart/app version to deploy; for flannel, unused (Talos ships it). */
+  readonly version: string;
+  /** Cilium only: replace kube-proxy with eBPF (Talos's recommended setup). Default true. */
+  readonly kubeProxyReplacement: boolean;
+}
+
+export interface UpgradeSpec {
+  /** Workers upgraded at once, after all control planes. Default 1. */
+  readonly workerBatchSize: number;
+  /** Directory on the operator's machine where the pre-upgrade etcd snapshot is kept. Default `./etcd-snapshots`. */
+  readonly snapshotDir: string;
+  /** `talosctl upgrade --timeout` per node. Default `30m`. */
+  readonly nodeTimeout: string;
+}
+
+export interface TimeoutsSpec {
+  /** Config apply per node (provider default 10m). */
+  readonly apply: string;
+  /** Bootstrap (provider default 10m). */
+  readonly bootstrap: string;
+  /** Kubeconfig retrieval (provider default 10m). */
+  readonly kubeconfig: string;
+  /** Cluster health wait after the CNI (provider default 10m). */
+  readonly health: string;
+}
+
+export interface ClusterSpec {
+  readonly clusterName: string;
+  /** Kubernetes API endpoint, `https://host:port`. */
+  readonly endpoint: string;
+  /** Talos OS version to install and run, normalized with a leading `v` (`v1.13.9`). */
+  readonly talosVersion: string;
+  /** Kubernetes version, normalized without a leading `v` (`1.36.0`). */
+  readonly kubernetesVersion: string;
+  /** All nodes in stack-file order. */
+  readonly nodes: readonly NodeSpec[];
+  readonly controlPlanes: readonly NodeSpec[];
+  readonly workers: readonly NodeSpec[];
+  /** The control plane that bootstraps etcd (default: the first control plane). */
+  readonly bootstrapNode: NodeSpec;
+  readonly vip?: VipSpec;
+  readonly cni: CniSpec;
+  readonly podSubnets: readonly string[];
+  readonly serviceSubnets: readonly string[];
+  /** Patches for every node / per role, in stack-file order. */
+  readonly patches: {
+    readonly all: readonly PatchDocument[];
+    readonly controlplane: readonly PatchDocument[];
+    readonly worker: readonly PatchDocument[];
+  };
+  /** Default: true when the cluster has fewer than 3 workers. */
+  readonly allowSchedulingOnControlPlanes: boolean;
+  /** Image Factory system extensions (e.g. `siderolabs/iscsi-tools`); empty means the vanilla installer. */
+  readonly extensions: readonly string[];
+  /** Reset (wipe) a node when it is removed from the stack. Default false: destructive, opt-in. */
+  readonly resetOnDestroy: boolean;
+  readonly upgrade: UpgradeSpec;
+  readonly timeouts: TimeoutsSpec;
+  /** Non-fatal findings (e.g. an even number of control planes), for `pulumi.log.warn`. */
+  readonly warnings: readonly string[];
+}
