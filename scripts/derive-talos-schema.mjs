@@ -12,6 +12,7 @@
 
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
+import process from "node:process";
 import { fileURLToPath } from "node:url";
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -24,7 +25,13 @@ const SOURCES = [
 ];
 
 /** Annotation keywords: documentation only, no effect on what validates. */
-const DROPPED = new Set(["description", "markdownDescription", "x-intellij-html-description", "examples", "title"]);
+const DROPPED = new Set([
+  "description",
+  "markdownDescription",
+  "x-intellij-html-description",
+  "examples",
+  "title",
+]);
 
 /** Keywords whose value maps names to sub-schemas (the names are data, not keywords). */
 const SCHEMA_MAPS = new Set(["$defs", "definitions", "properties", "patternProperties", "dependentSchemas"]);
@@ -124,11 +131,11 @@ function main(argv) {
       }
       if (current !== text) {
         stale++;
-        console.error(`stale: ${shown} (run node scripts/derive-talos-schema.mjs)`);
+        process.stderr.write(`stale: ${shown} (run node scripts/derive-talos-schema.mjs)\n`);
       }
     } else {
       writeFileSync(outPath, text);
-      console.log(`wrote ${shown} (${text.length} bytes)`);
+      process.stdout.write(`wrote ${shown} (${text.length} bytes)\n`);
     }
   }
   if (stale > 0) process.exit(1);
