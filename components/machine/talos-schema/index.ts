@@ -145,7 +145,7 @@ export function validateTalosDocument(doc: unknown, opts: ValidateTalosDocumentO
 
   const validate = validatorFor(state, defName, partial);
   if (!validate(subject)) {
-    explainErrors(validate.errors ?? [], subject, state, talosMinor, report);
+    explainErrors(validate.errors ?? [], subject, defName, state, talosMinor, report);
   }
   return report.problems;
 }
@@ -446,6 +446,7 @@ function legacyVip({ minor, report }: LegacyContext, path: Segment[]): void {
 function explainErrors(
   errors: ErrorObject[],
   doc: Record<string, unknown>,
+  defName: string,
   state: MinorState,
   minor: TalosMinor,
   report: Reporter,
@@ -460,6 +461,9 @@ function explainErrors(
         e.schemaPath.startsWith(`${alt.schemaPath}/`),
     );
 
+  // Legacy keys only exist in the v1alpha1 config; a `persist` key in a HostnameConfig is just unknown.
+  const legacy = defName === V1ALPHA1_CONFIG;
+
   for (const e of errors) {
     if (isBranchNoise(e)) continue;
     const path = segmentsOf(doc, e.instancePath);
@@ -470,7 +474,7 @@ function explainErrors(
       case "additionalProperties": {
         const key = String((e.params as { additionalProperty: string }).additionalProperty);
         const full = [...path, key];
-        const rule = LEGACY_RULES[patternOf(full)];
+        const rule = legacy ? LEGACY_RULES[patternOf(full)] : undefined;
         if (rule) {
           rule({
             path: full,
@@ -485,9 +489,9 @@ function explainErrors(
           const parent = e.parentSchema as SchemaNode | undefined;
           const allowed = [
             ...Object.keys(parent?.properties ?? {}),
-            ...(LEGACY_KEYS_BY_PARENT.get(patternOf(path)) ?? []),
+            ...((legacy && LEGACY_KEYS_BY_PARENT.get(patternOf(path))) || []),
           ];
-          report.unknownKey(full, allowed);
+          report.unknownKey(full, allowed, legacy && path.length === 0 ? sectionHome(state, key) : undefined);
         }
         break;
       }
@@ -545,6 +549,21 @@ function explainErrors(
         report.error(path, `${subject} ${e.message ?? `fails the ${e.keyword} check`}`);
     }
   }
+}
+
+/**
+ * Where a top-level key of a v1alpha1 config probably belongs: a patch that forgot its `machine:` or
+ * `cluster:` wrapper is a common slip.
+ */
+function sectionHome(state: MinorState, key: string): Segment[] | undefined {
+  const sections: [string, string][] = [
+    ["machine", "v1alpha1.MachineConfig"],
+    ["cluster", "v1alpha1.ClusterConfig"],
+  ];
+  for (const [section, defName] of sections) {
+    if (state.schema.$defs[defName]?.properties?.[key]) return [section, key];
+  }
+  return undefined;
 }
 
 function describeType(type: string): string {
@@ -698,10 +717,15 @@ class Reporter {
     this.add("warning", path, text);
   }
 
-  unknownKey(path: Segment[], allowed: string[]): void {
+  /** `fallback` is offered when no allowed name is close, e.g. `machine.install` for a top-level `install`. */
+  unknownKey(path: Segment[], allowed: string[], fallback?: Segment[]): void {
     const key = String(path[path.length - 1]);
     const suggestion = closestName(key, allowed);
-    const hint = suggestion ? ` — did you mean ${formatPath([...path.slice(0, -1), suggestion])}?` : "";
+    const hint = suggestion
+      ? ` — did you mean ${formatPath([...path.slice(0, -1), suggestion])}?`
+      : fallback
+        ? ` — did you mean ${formatPath(fallback)}?`
+        : "";
     this.error(path, `${formatPath(path)} is not a Talos setting${hint}`);
   }
 
