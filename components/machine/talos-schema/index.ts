@@ -484,7 +484,10 @@ function explainErrors(
             report,
           });
         } else if (key === "$patch") {
-          report.error(full, `${formatPath(full)}: Talos patches only understand $patch: delete`);
+          report.error(
+            full,
+            `${formatPath(full)} is a patch directive: Talos only understands $patch: delete, and only in patches`,
+          );
         } else {
           const parent = e.parentSchema as SchemaNode | undefined;
           const allowed = [
