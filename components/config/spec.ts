@@ -46,10 +46,13 @@ export interface NodeSpec {
 export interface VipSpec {
   /** The shared address, e.g. `192.168.1.9`. */
   readonly address: string;
-  /** Link the VIP lives on (e.g. `eth0`, `enp1s0`). Exactly one of `link` or `linkSelector`. */
+  /** Link the VIP lives on (e.g. `eth0`, `enp1s0`). Exactly one of `link` or `linkMatch`. */
   readonly link?: string;
-  /** Device selector for the link, when interface names differ between machines. */
-  readonly linkSelector?: Readonly<Record<string, unknown>>;
+  /**
+   * CEL expression selecting the link when interface names differ between machines, e.g.
+   * `mac(link.permanent_addr) == "00:1a:2b:33:44:55"`; becomes a `LinkAliasConfig` the VIP refers to.
+   */
+  readonly linkMatch?: string;
 }
 
 export interface CniSpec {

@@ -1,0 +1,181 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterNetwork } from "../cni";
+import type { ClusterSpec, NodeSpec } from "../config/spec";
+import { canonicalYaml } from "../machine/canonical";
+import { MachineConfigs } from "../machine/configs";
+import { installerImage, schematicYaml } from "../machine/image";
+import { nodePatches } from "../machine/patches";
+import * as talos from "../talos/provider";
+
+export interface TalosClusterArgs {
+  /** The validated, normalized cluster description (from `parseClusterConfig`). */
+  readonly spec: ClusterSpec;
+}
+
+/**
+ * The whole cluster as one graph: machine secrets → per-role configs → one apply per node (all in
+ * parallel) → bootstrap once → kubeconfig → CNI → health. Running it again with the same spec changes
+ * nothing; from any partial state it converges.
+ */
+export class TalosCluster extends pulumi.ComponentResource {
+  /** Admin kubeconfig (secret). */
+  public readonly kubeconfig: pulumi.Output<string>;
+  /** talosconfig for `talosctl`: endpoints = control planes, nodes = all (secret). */
+  public readonly talosconfig: pulumi.Output<string>;
+  /** Kubernetes API endpoint, `https://host:port`. */
+  public readonly endpoint: pulumi.Output<string>;
+  public readonly controlPlaneAddresses: pulumi.Output<string[]>;
+  public readonly workerAddresses: pulumi.Output<string[]>;
+  /** Installer image every node installs and upgrades to. */
+  public readonly installerImage: pulumi.Output<string>;
+  /** The machine secrets; protected, since losing them is losing the cluster. */
+  public readonly secrets: talos.Secrets;
+  /** Config applies by node name. */
+  public readonly applies: Readonly<Record<string, talos.ConfigurationApply>>;
+  public readonly bootstrap: talos.Bootstrap;
+  public readonly network: ClusterNetwork;
+  /** Talos health-check id once the cluster passed it after the CNI (unknown during preview). */
+  public readonly health: pulumi.Output<string | undefined>;
+
+  constructor(name: string, args: TalosClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("homelab:cluster:TalosCluster", name, {}, opts);
+    const { spec } = args;
+    const controlPlaneAddresses = spec.controlPlanes.map((n) => n.address);
+    const allAddresses = spec.nodes.map((n) => n.address);
+
+    this.secrets = new talos.Secrets(
+      `${name}-secrets`,
+      { talosVersion: spec.talosVersion },
+      // A new bundle would be a new cluster CA: nothing may replace it, not even a Talos bump.
+      { parent: this, protect: true, ignoreChanges: ["talosVersion"] },
+    );
+    const clientConfiguration = this.secrets.clientConfiguration;
+
+    const schematic =
+      spec.extensions.length > 0
+        ? new talos.Schematic(
+            `${name}-schematic`,
+            { schematic: schematicYaml(spec.extensions) },
+            { parent: this },
+          )
+        : undefined;
+    this.installerImage = schematic
+      ? schematic.id.apply((id) => installerImage(spec.talosVersion, id))
+      : pulumi.output(installerImage(spec.talosVersion));
+
+    this.talosconfig = pulumi.secret(
+      talos
+        .getClientConfigurationOutput(
+          {
+            clusterName: spec.clusterName,
+            clientConfiguration,
+            endpoints: controlPlaneAddresses,
+            nodes: allAddresses,
+          },
+          { parent: this },
+        )
+        .apply((r) => r.talosConfig),
+    );
+
+    const configs = new MachineConfigs(
+      `${name}-config`,
+      { spec, machineSecrets: this.secrets.machineSecrets, installerImage: this.installerImage },
+      { parent: this },
+    );
+
+    const applies: Record<string, talos.ConfigurationApply> = {};
+    for (const node of spec.nodes) {
+      applies[node.name] = this.applyNode(name, spec, node, configs, clientConfiguration);
+    }
+    this.applies = applies;
+
+    const bootstrapAddress = spec.bootstrapNode.address;
+    this.bootstrap = new talos.Bootstrap(
+      `${name}-bootstrap`,
+      {
+        node: bootstrapAddress,
+        endpoint: bootstrapAddress,
+        clientConfiguration,
+        timeouts: { create: spec.timeouts.bootstrap },
+      },
+      {
+        parent: this,
+        dependsOn: [applies[spec.bootstrapNode.name]],
+        // Talos answers a second bootstrap with AlreadyExists and the provider fails on it: once done, the
+        // bootstrap must never be re-run or replaced, whatever changes in the stack file.
+        ignoreChanges: ["node", "endpoint", "clientConfiguration", "timeouts"],
+        retainOnDelete: true,
+      },
+    );
+
+    const kubeconfig = new talos.Kubeconfig(
+      `${name}-kubeconfig`,
+      {
+        node: bootstrapAddress,
+        endpoint: bootstrapAddress,
+        clientConfiguration,
+        timeouts: { create: spec.timeouts.kubeconfig, update: spec.timeouts.kubeconfig },
+      },
+      { parent: this, dependsOn: [this.bootstrap] },
+    );
+    this.kubeconfig = pulumi.secret(kubeconfig.kubeconfigRaw);
+
+    const provider = new k8s.Provider(
+      `${name}-k8s`,
+      { kubeconfig: this.kubeconfig, enableServerSideApply: true },
+      { parent: this },
+    );
+    this.network = new ClusterNetwork(`${name}-cni`, { spec, provider }, { parent: this });
+
+    // Health is an invoke: it would run (and wait) at every preview. It gates `up` only.
+    this.health = pulumi.runtime.isDryRun()
+      ? pulumi.output(undefined)
+      : talos
+          .getHealthOutput(
+            {
+              clientConfiguration,
+              controlPlaneNodes: controlPlaneAddresses,
+              workerNodes: spec.workers.map((n) => n.address),
+              endpoints: controlPlaneAddresses,
+              timeouts: { read: spec.timeouts.health },
+            },
+            { parent: this, dependsOn: [...this.network.ready, ...Object.values(applies), kubeconfig] },
+          )
+          .apply((r) => r.id);
+
+    this.endpoint = pulumi.output(spec.endpoint);
+    this.controlPlaneAddresses = pulumi.output(controlPlaneAddresses);
+    this.workerAddresses = pulumi.output(spec.workers.map((n) => n.address));
+    this.registerOutputs({
+      kubeconfig: this.kubeconfig,
+      talosconfig: this.talosconfig,
+      endpoint: this.endpoint,
+      health: this.health,
+    });
+  }
+
+  private applyNode(
+    name: string,
+    spec: ClusterSpec,
+    node: NodeSpec,
+    configs: MachineConfigs,
+    clientConfiguration: pulumi.Input<talos.ClientConfigurationArgs>,
+  ): talos.ConfigurationApply {
+    return new talos.ConfigurationApply(
+      `${name}-${node.name}`,
+      {
+        node: node.address,
+        endpoint: node.address,
+        clientConfiguration,
+        machineConfigurationInput: node.role === "controlplane" ? configs.controlplane : configs.worker,
+        configPatches: nodePatches(node).map(canonicalYaml),
+        applyMode: "auto",
+        // Removing a node from the stack file wipes it only when the operator opted in.
+        onDestroy: { reset: spec.resetOnDestroy, graceful: true, reboot: spec.resetOnDestroy },
+        timeouts: { create: spec.timeouts.apply, update: spec.timeouts.apply },
+      },
+      { parent: this },
+    );
+  }
+}

@@ -1,0 +1,55 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { ClusterSpec, NodeRole } from "../config/spec";
+import * as talos from "../talos/provider";
+import { canonicalYaml } from "./canonical";
+import { rolePatches } from "./patches";
+
+export interface MachineConfigsArgs {
+  /** The validated cluster spec. */
+  readonly spec: ClusterSpec;
+  /** Output of the machine secrets resource. */
+  readonly machineSecrets: pulumi.Input<talos.MachineSecrets>;
+  /** Installer image for install and reinstall (Image Factory or ghcr). */
+  readonly installerImage: pulumi.Input<string>;
+  /** Resources the generation must wait for (e.g. a finished upgrade), none by default. */
+  readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/**
+ * One machine configuration per role: two invokes however many nodes there are. Per-node differences go
+ * into each node's apply as patches, so adding a worker never regenerates anything.
+ */
+export class MachineConfigs extends pulumi.ComponentResource {
+  /** Rendered controlplane config (secret). */
+  public readonly controlplane: pulumi.Output<string>;
+  /** Rendered worker config (secret). */
+  public readonly worker: pulumi.Output<string>;
+
+  constructor(name: string, args: MachineConfigsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("homelab:machine:MachineConfigs", name, {}, opts);
+    const generate = (role: NodeRole) =>
+      pulumi.secret(
+        talos
+          .getMachineConfigurationOutput(
+            {
+              clusterName: args.spec.clusterName,
+              clusterEndpoint: args.spec.endpoint,
+              machineSecrets: args.machineSecrets,
+              machineType: role,
+              talosVersion: args.spec.talosVersion,
+              kubernetesVersion: args.spec.kubernetesVersion,
+              configPatches: pulumi
+                .output(args.installerImage)
+                .apply((image) => rolePatches(args.spec, role, image).map(canonicalYaml)),
+              docs: false,
+              examples: false,
+            },
+            { parent: this, dependsOn: args.dependsOn },
+          )
+          .apply((r) => r.machineConfiguration),
+      );
+    this.controlplane = generate("controlplane");
+    this.worker = generate("worker");
+    this.registerOutputs({ controlplane: this.controlplane, worker: this.worker });
+  }
+}
