@@ -231,7 +231,7 @@ describe("invalid documents", () => {
 
   it("rejects $patch values other than delete", () => {
     expect(check("machine:\n  install:\n    $patch: replace\n")[0].message).toContain(
-      "only understand $patch: delete",
+      "only understands $patch: delete",
     );
   });
 });
