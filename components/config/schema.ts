@@ -159,14 +159,15 @@ export const stackConfigSchema = z.strictObject({
     })
     .optional(),
   cni: z
-    .union([
-      cniName,
+    .preprocess(
+      // `homelab:cni: cilium` is shorthand for `{ name: cilium }`.
+      (v) => (typeof v === "string" ? { name: v } : v),
       z.strictObject({
         name: cniName,
         version: z.string().optional(),
         kubeProxyReplacement: boolish.optional(),
       }),
-    ])
+    )
     .optional(),
   network: z
     .strictObject({
@@ -342,7 +343,8 @@ function relationalIssues(raw: Record<string, unknown>): Issue[] {
     if ((vip.link === undefined) === (vip.linkMatch === undefined)) {
       issues.push({
         path: ["vip"],
-        message: "name the VIP's interface with exactly one of link (e.g. eth0) or linkMatch (a CEL expression)",
+        message:
+          "name the VIP's interface with exactly one of link (e.g. eth0) or linkMatch (a CEL expression)",
       });
     }
     if (typeof vip.address === "string" && seenAddresses.has(vip.address)) {
@@ -517,13 +519,11 @@ export function parseClusterConfig(
         : controlPlanes[0]
           ? `https://${hostForUrl(controlPlanes[0].address)}:6443`
           : "");
-    const cniInput = typeof c.cni === "string" ? { name: c.cni } : (c.cni ?? { name: "calico" as const });
-    const cniName = cniInput.name;
+    const cniName = c.cni?.name ?? "calico";
     const cni = {
       name: cniName,
-      version: ("version" in cniInput && cniInput.version) || CNI_DEFAULTS[cniName].version,
-      kubeProxyReplacement:
-        ("kubeProxyReplacement" in cniInput ? cniInput.kubeProxyReplacement : undefined) ?? true,
+      version: c.cni?.version ?? CNI_DEFAULTS[cniName].version,
+      kubeProxyReplacement: c.cni?.kubeProxyReplacement ?? true,
     };
 
     if (issues.length === 0 && bootstrapNode) {
