@@ -1,0 +1,380 @@
+import { UnknownValueError } from "@pulumi/policy";
+import * as fs from "fs";
+import * as path from "path";
+import { describe, expect, it } from "vitest";
+import { TALOS_PROVIDER_VERSION as PROGRAM_TALOS_PROVIDER_VERSION } from "../../components/talos/provider";
+import { pinsFromPackageJson, projectPins, TALOS_PROVIDER_VERSION } from "../rules/pins";
+import {
+  applyModeNoForcedReboot,
+  bootstrapNeverReplaced,
+  credentialsStaySecret,
+  helmChartVersionPinned,
+  imagesPinned,
+  kubernetesExplicitProvider,
+  machineSecretsProtected,
+  policies,
+  providerVersionsPinned,
+  resetOnDestroyRequiresOptIn,
+  versionsPinned,
+} from "../rules/policies";
+import { imageVerdict } from "../rules/support";
+import { machineConfig, resourceArgs, UNKNOWN_STRING, violations } from "./fabricate";
+
+const rootPackageJson = JSON.parse(
+  fs.readFileSync(path.resolve(__dirname, "..", "..", "package.json"), "utf8"),
+) as { dependencies: Record<string, string> };
+const K8S_VERSION = rootPackageJson.dependencies["@pulumi/kubernetes"];
+
+const talosProvider = (version = TALOS_PROVIDER_VERSION) => ({
+  type: "pulumi:providers:talos",
+  name: "default_0_8_1_github_/api.github.com/pulumiverse",
+  props: { version },
+});
+const k8sProvider = (version = K8S_VERSION, name = "k8s") => ({
+  type: "pulumi:providers:kubernetes",
+  name,
+  props: { version, kubeconfig: "apiVersion: v1\nkind: Config\n" },
+});
+
+describe("the pack", () => {
+  it("has uniquely named, mandatory rules, each with a validation", () => {
+    const names = policies.map((p) => p.name);
+    expect(new Set(names).size).toBe(names.length);
+    expect(policies.length).toBeGreaterThanOrEqual(10);
+    for (const p of policies) {
+      expect(p.enforcementLevel).toBe("mandatory");
+      expect(p.validateResource).toBeTypeOf("function");
+      expect(p.description.length).toBeGreaterThan(10);
+    }
+  });
+
+  it("leaves unrelated resources alone", async () => {
+    for (const p of policies) {
+      expect(
+        await violations(p, { type: "random:index/randomId:RandomId", props: { byteLength: 8 } }),
+      ).toEqual([]);
+    }
+  });
+
+  it("defers a check whose input is unknown during preview instead of passing or failing it", () => {
+    const args = resourceArgs({
+      type: "talos:machine/configurationApply:ConfigurationApply",
+      props: { node: "10.0.0.2", machineConfigurationInput: UNKNOWN_STRING },
+    });
+    const validate = versionsPinned.validateResource as (a: typeof args, r: (m: string) => void) => void;
+    expect(() => validate(args, () => undefined)).toThrow(UnknownValueError);
+  });
+});
+
+describe("talos-machine-secrets-protected", () => {
+  const secrets = { type: "talos:machine/secrets:Secrets", props: { talosVersion: "v1.13.9" } };
+
+  it("passes protected machine secrets", async () => {
+    expect(await violations(machineSecretsProtected, { ...secrets, opts: { protect: true } })).toEqual([]);
+  });
+
+  it("rejects unprotected machine secrets", async () => {
+    const found = await violations(machineSecretsProtected, { ...secrets, opts: { protect: false } });
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(/protect: true/);
+  });
+});
+
+describe("provider-versions-pinned", () => {
+  it("pins the same Talos provider the program uses, and the Kubernetes SDK from package.json", () => {
+    expect(TALOS_PROVIDER_VERSION).toBe(PROGRAM_TALOS_PROVIDER_VERSION);
+    expect(K8S_VERSION).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(projectPins().kubernetes).toBe(K8S_VERSION);
+    expect(projectPins().command).toBe(rootPackageJson.dependencies["@pulumi/command"]);
+  });
+
+  it("passes Talos and Kubernetes resources on the pinned providers", async () => {
+    const talos = { type: "talos:machine/bootstrap:Bootstrap", provider: talosProvider() };
+    const ns = { type: "kubernetes:core/v1:Namespace", provider: k8sProvider() };
+    expect(await violations(providerVersionsPinned, talos)).toEqual([]);
+    expect(await violations(providerVersionsPinned, ns)).toEqual([]);
+    expect(await violations(providerVersionsPinned, k8sProvider())).toEqual([]);
+  });
+
+  it("rejects a resource on another plugin version", async () => {
+    const found = await violations(providerVersionsPinned, {
+      type: "talos:cluster/kubeconfig:Kubeconfig",
+      provider: talosProvider("0.7.1"),
+    });
+    expect(found).toEqual([expect.stringMatching(/version 0\.7\.1; pinned is 0\.8\.1/)]);
+  });
+
+  it("rejects a provider resource registered at another version, or none", async () => {
+    expect(await violations(providerVersionsPinned, k8sProvider("4.0.0"))).toHaveLength(1);
+    expect(
+      await violations(providerVersionsPinned, { type: "pulumi:providers:talos", name: "talos", props: {} }),
+    ).toEqual([expect.stringMatching(/\(unset\)/)]);
+  });
+
+  it("takes an override from the pack config", async () => {
+    const r = { type: "talos:machine/secrets:Secrets", provider: talosProvider("0.9.0") };
+    expect(await violations(providerVersionsPinned, { ...r, config: { talos: "0.9.0" } })).toEqual([]);
+    expect(await violations(providerVersionsPinned, r)).toHaveLength(1);
+  });
+
+  it("skips component resources, which have no provider of their own", async () => {
+    expect(await violations(providerVersionsPinned, { type: "kubernetes:helm.sh/v4:Chart" })).toEqual([]);
+  });
+
+  it("treats an SDK pinned by range as no pin at all", () => {
+    const pins = pinsFromPackageJson({
+      dependencies: { "@pulumi/kubernetes": "^4.34.2", "@pulumi/command": "1.2.1" },
+    });
+    expect(pins.kubernetes).toBeUndefined();
+    expect(pins.command).toBe("1.2.1");
+    expect(pinsFromPackageJson(undefined).kubernetes).toBeUndefined();
+  });
+});
+
+describe("talos-kubernetes-versions-pinned", () => {
+  const apply = (props: Record<string, unknown>) => ({
+    type: "talos:machine/configurationApply:ConfigurationApply",
+    props: { node: "10.0.0.2", ...props },
+  });
+
+  it("passes secrets generated for an exact Talos release", async () => {
+    const r = { type: "talos:machine/secrets:Secrets", props: { talosVersion: "v1.13.9" } };
+    expect(await violations(versionsPinned, r)).toEqual([]);
+  });
+
+  it("rejects secrets with `latest` or the provider's default Talos version", async () => {
+    const latest = { type: "talos:machine/secrets:Secrets", props: { talosVersion: "latest" } };
+    expect(await violations(versionsPinned, latest)).toHaveLength(1);
+    expect(
+      await violations(versionsPinned, { type: "talos:machine/secrets:Secrets", props: {} }),
+    ).toHaveLength(1);
+  });
+
+  it("passes a machine config naming exact installer and kubelet images", async () => {
+    expect(await violations(versionsPinned, apply({ machineConfigurationInput: machineConfig() }))).toEqual(
+      [],
+    );
+  });
+
+  it("passes a factory installer pinned by a patch", async () => {
+    const patch = "machine:\n  install:\n    image: factory.talos.dev/installer/376567988ad3:v1.13.9\n";
+    const r = apply({ machineConfigurationInput: machineConfig(), configPatches: [patch] });
+    expect(await violations(versionsPinned, r)).toEqual([]);
+  });
+
+  it("rejects a kubelet on `latest`", async () => {
+    const r = apply({
+      machineConfigurationInput: machineConfig({ kubelet: "ghcr.io/siderolabs/kubelet:latest" }),
+    });
+    expect(await violations(versionsPinned, r)).toEqual([
+      expect.stringMatching(/kubelet.*floating tag `latest`/),
+    ]);
+  });
+
+  it("rejects a patch that unpins the installer", async () => {
+    const patch = "machine:\n  install:\n    image: ghcr.io/siderolabs/installer\n";
+    const r = apply({ machineConfigurationInput: machineConfig(), configPatches: [patch] });
+    expect(await violations(versionsPinned, r)).toEqual([expect.stringMatching(/install.*no tag/)]);
+  });
+
+  it("rejects a config that leaves the versions to Talos' defaults, or is unreadable", async () => {
+    const r = apply({ machineConfigurationInput: machineConfig({ kubelet: "", installer: "" }) });
+    expect(await violations(versionsPinned, r)).toHaveLength(2);
+    for (const unreadable of ["machine: { install: [", "- a\n- list\n", 42]) {
+      expect(await violations(versionsPinned, apply({ machineConfigurationInput: unreadable }))).toEqual([
+        expect.stringMatching(/not a Talos machine configuration/),
+      ]);
+    }
+  });
+});
+
+describe("images-pinned", () => {
+  it("knows a pinned image reference from a floating one", () => {
+    expect(imageVerdict("registry.k8s.io/kube-apiserver:v1.36.0").pinned).toBe(true);
+    expect(imageVerdict("localhost:5000/etcd:3.6.5-0").pinned).toBe(true);
+    expect(imageVerdict(`docker.io/calico/node@sha256:${"a".repeat(64)}`).pinned).toBe(true);
+    expect(imageVerdict("localhost:5000/etcd").pinned).toBe(false);
+    expect(imageVerdict("nginx:stable").pinned).toBe(false);
+    expect(imageVerdict("nginx:my-branch").pinned).toBe(false);
+  });
+
+  const deployment = (image: string) => ({
+    type: "kubernetes:apps/v1:Deployment",
+    provider: k8sProvider(),
+    props: { spec: { template: { spec: { containers: [{ name: "app", image }] } } } },
+  });
+
+  it("passes a workload on a released image", async () => {
+    expect(await violations(imagesPinned, deployment("nginx:1.27.3"))).toEqual([]);
+  });
+
+  it("rejects a workload on an untagged image", async () => {
+    expect(await violations(imagesPinned, deployment("nginx"))).toEqual([
+      expect.stringMatching(/spec\.template\.spec\.containers\[0\]\.image nginx has no tag/),
+    ]);
+  });
+
+  it("passes Helm values with released tags, rejects `latest`", async () => {
+    const release = (tag: string) => ({
+      type: "kubernetes:helm.sh/v3:Release",
+      props: {
+        chart: "tigera-operator",
+        version: "v3.31.4",
+        values: { tigeraOperator: { image: "x", tag } },
+      },
+    });
+    expect(await violations(imagesPinned, release("v1.40.3"))).toEqual([]);
+    expect(await violations(imagesPinned, release("latest"))).toHaveLength(1);
+  });
+
+  it("passes a talosctl upgrade to an exact installer, rejects one to `latest`", async () => {
+    const command = (image: string) => ({
+      type: "command:local:Command",
+      props: {
+        create: `talosctl upgrade --nodes 10.0.0.2 --image ${image} --preserve`,
+        environment: { TALOSCONFIG: "/tmp/talosconfig" },
+      },
+    });
+    expect(await violations(imagesPinned, command("ghcr.io/siderolabs/installer:v1.13.9"))).toEqual([]);
+    expect(await violations(imagesPinned, command("ghcr.io/siderolabs/installer:latest"))).toHaveLength(1);
+  });
+
+  it("rejects an unpinned image anywhere in a Talos config patch", async () => {
+    const patch = "cluster:\n  coreDNS:\n    image: registry.k8s.io/coredns/coredns:latest\n";
+    const r = {
+      type: "talos:machine/configurationApply:ConfigurationApply",
+      props: { machineConfigurationInput: machineConfig(), configPatches: [patch] },
+    };
+    expect(await violations(imagesPinned, r)).toEqual([
+      expect.stringMatching(/^configPatches\[0\]: cluster\.coreDNS/),
+    ]);
+    expect(
+      await violations(imagesPinned, { ...r, props: { machineConfigurationInput: machineConfig() } }),
+    ).toEqual([]);
+  });
+});
+
+describe("helm-chart-version-pinned", () => {
+  const release = (version?: string) => ({
+    type: "kubernetes:helm.sh/v3:Release",
+    props: { chart: "cilium", ...(version === undefined ? {} : { version }) },
+  });
+
+  it("passes an exact chart version", async () => {
+    expect(await violations(helmChartVersionPinned, release("1.18.4"))).toEqual([]);
+    expect(await violations(helmChartVersionPinned, release("v3.31.4"))).toEqual([]);
+  });
+
+  it("rejects a missing version, a range or `latest`", async () => {
+    for (const v of [undefined, "^1.18.0", "latest", "1.18"]) {
+      expect(await violations(helmChartVersionPinned, release(v))).toHaveLength(1);
+    }
+  });
+});
+
+describe("reset-on-destroy-requires-opt-in", () => {
+  const apply = (onDestroy: Record<string, unknown> | undefined, config?: Record<string, unknown>) => ({
+    type: "talos:machine/configurationApply:ConfigurationApply",
+    props: { node: "10.0.0.3", ...(onDestroy ? { onDestroy } : {}) },
+    config,
+  });
+
+  it("passes a config apply that leaves the node alone on destroy", async () => {
+    expect(await violations(resetOnDestroyRequiresOptIn, apply(undefined))).toEqual([]);
+    expect(await violations(resetOnDestroyRequiresOptIn, apply({ reset: false }))).toEqual([]);
+  });
+
+  it("passes a graceful reset the stack opted into", async () => {
+    const r = apply({ reset: true, graceful: true }, { allowResetOnDestroy: true });
+    expect(await violations(resetOnDestroyRequiresOptIn, r)).toEqual([]);
+  });
+
+  it("rejects a reset the stack did not opt into", async () => {
+    const found = await violations(resetOnDestroyRequiresOptIn, apply({ reset: true }));
+    expect(found).toEqual([expect.stringMatching(/homelab:resetOnDestroy: true/)]);
+  });
+
+  it("rejects an ungraceful reset even with the opt-in", async () => {
+    const r = apply({ reset: true, graceful: false }, { allowResetOnDestroy: true });
+    expect(await violations(resetOnDestroyRequiresOptIn, r)).toEqual([
+      expect.stringMatching(/graceful is false/),
+    ]);
+  });
+});
+
+describe("apply-mode-no-forced-reboot", () => {
+  const apply = (applyMode?: unknown, config?: Record<string, unknown>) => ({
+    type: "talos:machine/configurationApply:ConfigurationApply",
+    props: applyMode === undefined ? {} : { applyMode },
+    config,
+  });
+
+  it("passes the default and the non-disruptive modes", async () => {
+    for (const mode of [undefined, "auto", "no_reboot", "staged", "staged_if_needing_reboot"]) {
+      expect(await violations(applyModeNoForcedReboot, apply(mode))).toEqual([]);
+    }
+    expect(
+      await violations(applyModeNoForcedReboot, apply("reboot", { allowRebootApplyMode: true })),
+    ).toEqual([]);
+  });
+
+  it("rejects a forced reboot, and modes the provider does not know", async () => {
+    expect(await violations(applyModeNoForcedReboot, apply("reboot"))).toHaveLength(1);
+    expect(await violations(applyModeNoForcedReboot, apply("try"))).toHaveLength(1);
+  });
+});
+
+describe("bootstrap-never-replaced", () => {
+  const bootstrap = (ignoreChanges: string[]) => ({
+    type: "talos:machine/bootstrap:Bootstrap",
+    opts: { ignoreChanges },
+  });
+
+  it("passes a bootstrap that ignores credential changes", async () => {
+    expect(await violations(bootstrapNeverReplaced, bootstrap(["clientConfiguration"]))).toEqual([]);
+    expect(await violations(bootstrapNeverReplaced, bootstrap(["*"]))).toEqual([]);
+  });
+
+  it("rejects a bootstrap that a credential rotation would replace", async () => {
+    expect(await violations(bootstrapNeverReplaced, bootstrap([]))).toHaveLength(1);
+    expect(await violations(bootstrapNeverReplaced, bootstrap(["node"]))).toHaveLength(1);
+  });
+});
+
+describe("credentials-stay-secret", () => {
+  it("passes a kubeconfig whose credentials are secret outputs", async () => {
+    const r = {
+      type: "talos:cluster/kubeconfig:Kubeconfig",
+      opts: {
+        additionalSecretOutputs: ["kubeconfigRaw", "kubernetesClientConfiguration", "clientConfiguration"],
+      },
+    };
+    expect(await violations(credentialsStaySecret, r)).toEqual([]);
+  });
+
+  it("rejects machine secrets stored in plain text", async () => {
+    const r = {
+      type: "talos:machine/secrets:Secrets",
+      opts: { additionalSecretOutputs: ["clientConfiguration"] },
+    };
+    expect(await violations(credentialsStaySecret, r)).toEqual([expect.stringMatching(/machineSecrets/)]);
+  });
+});
+
+describe("kubernetes-explicit-provider", () => {
+  it("passes resources on the explicit provider built from the cluster's kubeconfig", async () => {
+    const ns = { type: "kubernetes:core/v1:Namespace", provider: k8sProvider() };
+    expect(await violations(kubernetesExplicitProvider, ns)).toEqual([]);
+    expect(await violations(kubernetesExplicitProvider, k8sProvider())).toEqual([]);
+  });
+
+  it("rejects resources on the default provider (the ambient ~/.kube/config)", async () => {
+    const ns = { type: "kubernetes:core/v1:Namespace", provider: k8sProvider(K8S_VERSION, "default_4_34_2") };
+    expect(await violations(kubernetesExplicitProvider, ns)).toEqual([expect.stringMatching(/ambient/)]);
+  });
+
+  it("rejects a Kubernetes provider without a kubeconfig", async () => {
+    const provider = { type: "pulumi:providers:kubernetes", name: "k8s", props: { version: K8S_VERSION } };
+    expect(await violations(kubernetesExplicitProvider, provider)).toHaveLength(1);
+  });
+});
