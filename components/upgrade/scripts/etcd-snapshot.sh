@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Takes the etcd snapshot that is the recovery point of a Talos rollout, before the first control plane is
+# upgraded, and keeps it in SNAPSHOT_DIR. Runs first in the rollout, so it also refuses, before any node is
+# touched, a control plane whose running version cannot go straight to TARGET_VERSION.
+#   - every control plane in maintenance mode (new cluster): nothing to protect, no snapshot;
+#   - no control plane needs upgrading (all at TARGET_VERSION already): no snapshot;
+#   - otherwise: `talosctl -n <cp> etcd snapshot <file>` into SNAPSHOT_DIR (0700), file 0600.
+# Environment: CONTROL_PLANES (space-separated name=address pairs), CLUSTER_NAME, TARGET_VERSION (`v1.13.9`),
+# SNAPSHOT_DIR (relative to the directory pulumi runs in), TALOSCONFIG_DATA (secret), optional PROBE_TIMEOUT.
+set -euo pipefail
+if ! declare -F upgrade_lib_loaded >/dev/null; then
+  # shellcheck source=lib.sh
+  . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+fi
+
+: "${CONTROL_PLANES:?CONTROL_PLANES is required}" "${CLUSTER_NAME:?CLUSTER_NAME is required}"
+: "${TARGET_VERSION:?TARGET_VERSION is required}" "${SNAPSHOT_DIR:?SNAPSHOT_DIR is required}"
+
+setup_talosconfig
+require_talosctl "$(minor_of "$TARGET_VERSION")"
+
+source_name="" source_node="" pending=""
+for entry in $CONTROL_PLANES; do
+  name=${entry%%=*}
+  node=${entry#*=}
+  status=0
+  probe_node "$node" || status=$?
+  if ((status == 2)); then
+    log "control plane $name ($node) is in maintenance mode (not configured yet)"
+    continue
+  fi
+  if ((status != 0)); then
+    fail "etcd snapshot before upgrading to $TARGET_VERSION failed: control plane $name ($node) does not answer the Talos API (is it up?):" "$PROBE_OUT"
+  fi
+  running=$(server_tag "$PROBE_OUT")
+  if [[ -z $running ]]; then
+    fail "etcd snapshot before upgrading to $TARGET_VERSION failed: cannot read the Talos version of $name ($node) from:" "$PROBE_OUT"
+  fi
+  if [[ -z $source_node ]]; then
+    source_name=$name source_node=$node
+  fi
+  if [[ $running != "$TARGET_VERSION" ]]; then
+    if ! problem=$(talos_path_problem "$running" "$TARGET_VERSION"); then
+      fail "upgrade of node $name ($node) failed: refused: $problem"
+    fi
+    pending="$pending $name"
+  fi
+done
+
+if [[ -z $pending ]]; then
+  log "no control plane needs upgrading to $TARGET_VERSION: no etcd snapshot taken"
+  exit 0
+fi
+
+(umask 077 && mkdir -p -- "$SNAPSHOT_DIR")
+file="$SNAPSHOT_DIR/$CLUSTER_NAME-$(date -u +%Y%m%dT%H%M%SZ)-pre-$TARGET_VERSION.db"
+log "control planes to upgrade:$pending; saving an etcd snapshot from $source_name ($source_node) to $file"
+if ! out=$(umask 077 && tctl -n "$source_node" etcd snapshot "$file" 2>&1); then
+  fail "etcd snapshot before upgrading to $TARGET_VERSION failed (from control plane $source_name ($source_node)); no node was upgraded:" "$out"
+fi
+printf '%s\n' "$out"
+chmod 600 "$file"
+log "etcd snapshot kept at $file; restore with: talosctl -n <control plane> bootstrap --recover-from=$file"
