@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { installMocks, type StrictMocks } from "./support/mocks";
-import { failureOf, failureOfResource, isSecret, promiseOf, settle } from "./support/outputs";
+import { failureOf, failureOfResource, isKnown, isSecret, promiseOf, settle } from "./support/outputs";
 
 type Provider = typeof import("../components/talos/provider");
 let mocks: StrictMocks;
@@ -264,5 +264,87 @@ describe("a valid Secrets -> configuration -> ConfigurationApply chain", () => {
     const idA = await promiseOf(a.id);
     expect(idA).toMatch(/^[0-9a-f]{64}$/);
     expect(await promiseOf(b.id)).toBe(idA);
+  });
+});
+
+describe("the other providers the program uses", () => {
+  it("answers Kubernetes objects, Helm releases and local commands through their real SDKs", async () => {
+    const k8s = await import("@pulumi/kubernetes");
+    const command = await import("@pulumi/command");
+    const provider = new k8s.Provider("k8s", { kubeconfig: pulumi.secret("apiVersion: v1\nkind: Config\n") });
+    const ns = new k8s.core.v1.Namespace("tigera-operator", {}, { provider });
+    const release = new k8s.helm.v3.Release(
+      "calico",
+      { chart: "tigera-operator", version: "v3.31.4", namespace: "tigera-operator" },
+      { provider },
+    );
+    const installation = new k8s.apiextensions.CustomResource(
+      "default",
+      { apiVersion: "operator.tigera.io/v1", kind: "Installation", metadata: { name: "default" } },
+      { provider },
+    );
+    const upgrade = new command.local.Command("upgrade-n1", { create: "talosctl version" });
+
+    expect(await promiseOf(ns.metadata.name)).toMatch(/^tigera-operator-[0-9a-f]{8}$/);
+    expect(await promiseOf(release.status)).toMatchObject({
+      status: "deployed",
+      namespace: "tigera-operator",
+    });
+    expect(await promiseOf(installation.id)).toBe("default-id");
+    expect(await promiseOf(upgrade.stdout)).toBe("");
+    await settle();
+    expect(mocks.problems).toEqual([]);
+    const recordedProvider = mocks.resources.find((r) => r.type === "pulumi:providers:kubernetes");
+    expect(recordedProvider?.secretInputs).toContain("kubeconfig");
+    const recordedRelease = mocks.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release");
+    expect(recordedRelease?.provider).toMatch(
+      /^urn:pulumi:test::homelab::pulumi:providers:kubernetes::k8s::/,
+    );
+  });
+});
+
+describe("in a preview of a new stack", () => {
+  beforeAll(async () => {
+    mocks = await installMocks({ preview: true });
+  });
+
+  it("accepts unknown inputs and answers unknown for what only creating would tell", async () => {
+    const secrets = new talos.Secrets("secrets-p");
+    const cfg = talos.getMachineConfigurationOutput({
+      clusterName: "homelab",
+      clusterEndpoint: "https://192.168.1.9:6443",
+      machineSecrets: secrets.machineSecrets,
+      machineType: "controlplane",
+    });
+    const apply = new talos.ConfigurationApply("cp-p", {
+      node: "192.168.1.10",
+      clientConfiguration: secrets.clientConfiguration,
+      machineConfigurationInput: cfg.machineConfiguration,
+    });
+    const kc = new talos.Kubeconfig("kc-p", {
+      node: "192.168.1.10",
+      clientConfiguration: secrets.clientConfiguration,
+    });
+
+    expect(await isKnown(secrets.machineSecrets)).toBe(false);
+    expect(await isKnown(secrets.id)).toBe(false);
+    expect(await isKnown(kc.kubeconfigRaw)).toBe(false);
+    expect(await isKnown(apply.machineConfiguration)).toBe(false);
+    // Known inputs stay known: the endpoint defaults to the node at plan time.
+    expect(await promiseOf(apply.endpoint)).toBe("192.168.1.10");
+    await settle();
+    expect(mocks.problems).toEqual([]);
+    const recorded = mocks.resources.find((r) => r.name === "cp-p");
+    expect(pulumi.isUnknown(recorded?.inputs.machineConfigurationInput)).toBe(true);
+  });
+
+  it("still rejects what would be wrong whatever the unknowns resolve to", async () => {
+    const secrets = new talos.Secrets("secrets-q");
+    const bs = new talos.Bootstrap("bs-q", {
+      node: "192.168.1.10",
+      clientConfiguration: secrets.clientConfiguration,
+      timeouts: { create: "soon" },
+    });
+    expect((await failureOfResource(bs))?.message).toContain('timeouts.create: "soon" is not a Go duration');
   });
 });

@@ -809,9 +809,10 @@ export function createStrictMocks(options: StrictMockOptions = {}): StrictMocks 
             revision: 1,
             status: "deployed",
           };
-    } else if (isPlainObject(inputs.metadata) && inputs.metadata.name === undefined) {
+    } else if (typeof inputs.kind === "string" && !(isPlainObject(inputs.metadata) && inputs.metadata.name)) {
       // The provider auto-names objects without metadata.name: `<resource name>-<8 random chars>`.
-      state.metadata = { ...inputs.metadata, name: `${name}-${sha256(name).slice(0, 8)}` };
+      const metadata = isPlainObject(inputs.metadata) ? inputs.metadata : {};
+      state.metadata = { ...metadata, name: `${name}-${sha256(name).slice(0, 8)}` };
     }
     return state;
   };
