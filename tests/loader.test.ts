@@ -174,6 +174,26 @@ describe("the real program (project homelab, stack home)", () => {
   );
 
   it(
+    "previews (the first pass of pulumi up) with unknown ids and outputs",
+    async () => {
+      const result = await runProgramThroughLoader({
+        programDir: ROOT,
+        project: "homelab",
+        stack: "home",
+        config: stackConfig(),
+        dryRun: true,
+      });
+      expect(result.exitCode, describeRun(result)).toBe(0);
+      const secrets = result.resources.filter((r) => r.type === "talos:machine/secrets:Secrets");
+      expect(secrets.length, describeRun(result)).toBeGreaterThanOrEqual(1);
+      for (const s of secrets) expect(s.protect, s.urn).toBe(true);
+      // Not known until the cluster exists; the SDK sends unknowns without their secret marker.
+      expect(Object.keys(result.outputs)).toEqual(expect.arrayContaining(["kubeconfig", "talosconfig"]));
+    },
+    TIMEOUT,
+  );
+
+  it(
     "refuses a bad node address before registering anything, naming nodes[0]",
     async () => {
       const config = stackConfig();
