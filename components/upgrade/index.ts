@@ -81,6 +81,28 @@ export function kubernetesUpgradeEnvironment(spec: ClusterSpec): Record<string, 
   };
 }
 
+/**
+ * What defines each command's target; a change replaces (re-runs) the command. The node's address is part of
+ * its target so a re-addressed node is checked again.
+ */
+export function osUpgradeTriggers<I extends pulumi.Input<string>>(
+  spec: ClusterSpec,
+  node: NodeSpec,
+  installerImage: I,
+) {
+  return [node.address, installerImage, spec.talosVersion];
+}
+
+/** The snapshot belongs to a Talos target: taken (if a control plane needs it) once per new image. */
+export function snapshotTriggers<I extends pulumi.Input<string>>(spec: ClusterSpec, installerImage: I) {
+  return [installerImage, spec.talosVersion];
+}
+
+/** Only the Kubernetes version: a Talos bump alone never re-runs upgrade-k8s. */
+export function kubernetesTriggers(spec: ClusterSpec) {
+  return [spec.kubernetesVersion];
+}
+
 export interface ClusterUpgradeArgs {
   /** The validated cluster: nodes in rollout order, target versions, `upgrade` settings. */
   readonly spec: ClusterSpec;
@@ -162,7 +184,7 @@ export class ClusterUpgrade extends pulumi.ComponentResource {
       "etcd-snapshot",
       "etcd-snapshot",
       { ...snapshotEnvironment(spec), ...tuning, TALOSCONFIG_DATA: talosconfig },
-      [image, spec.talosVersion],
+      snapshotTriggers(spec, image),
       [],
     );
 
@@ -175,7 +197,7 @@ export class ClusterUpgrade extends pulumi.ComponentResource {
           `os-${node.name}`,
           "os-upgrade",
           { ...osUpgradeEnvironment(spec, node, image), ...tuning, TALOSCONFIG_DATA: talosconfig },
-          [node.address, image, spec.talosVersion],
+          osUpgradeTriggers(spec, node, image),
           previous,
         ),
       );
@@ -192,7 +214,7 @@ export class ClusterUpgrade extends pulumi.ComponentResource {
         PROBE_TIMEOUT: tuning.PROBE_TIMEOUT,
         TALOSCONFIG_DATA: talosconfig,
       },
-      [spec.kubernetesVersion],
+      kubernetesTriggers(spec),
       previous,
     );
     this.complete = [this.kubernetesUpgrade];
