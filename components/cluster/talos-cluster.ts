@@ -7,6 +7,7 @@ import { MachineConfigs } from "../machine/configs";
 import { installerImage, schematicYaml } from "../machine/image";
 import { nodePatches } from "../machine/patches";
 import * as talos from "../talos/provider";
+import { ClusterUpgrade } from "../upgrade";
 
 export interface TalosClusterArgs {
   /** The validated, normalized cluster description (from `parseClusterConfig`). */
@@ -31,6 +32,8 @@ export class TalosCluster extends pulumi.ComponentResource {
   public readonly installerImage: pulumi.Output<string>;
   /** The machine secrets; protected, since losing them is losing the cluster. */
   public readonly secrets: talos.Secrets;
+  /** The talosctl rollout (OS upgrades, then Kubernetes) that configuration waits for. */
+  public readonly upgrade: ClusterUpgrade;
   /** Config applies by node name. */
   public readonly applies: Readonly<Record<string, talos.ConfigurationApply>>;
   public readonly bootstrap: talos.Bootstrap;
@@ -78,9 +81,23 @@ export class TalosCluster extends pulumi.ComponentResource {
         .apply((r) => r.talosConfig),
     );
 
+    // Configuration follows the rollout: `upgrade-k8s` must move the components before an apply carries
+    // the new Kubernetes version (or every kubelet would restart at once), and a new Talos contract's
+    // config belongs on nodes already running that Talos. On a new cluster the rollout is a no-op.
+    this.upgrade = new ClusterUpgrade(
+      `${name}-upgrade`,
+      { spec, installerImage: this.installerImage, talosconfig: this.talosconfig },
+      { parent: this },
+    );
+
     const configs = new MachineConfigs(
       `${name}-config`,
-      { spec, machineSecrets: this.secrets.machineSecrets, installerImage: this.installerImage },
+      {
+        spec,
+        machineSecrets: this.secrets.machineSecrets,
+        installerImage: this.installerImage,
+        dependsOn: this.upgrade.complete,
+      },
       { parent: this },
     );
 
@@ -175,7 +192,7 @@ export class TalosCluster extends pulumi.ComponentResource {
         onDestroy: { reset: spec.resetOnDestroy, graceful: true, reboot: spec.resetOnDestroy },
         timeouts: { create: spec.timeouts.apply, update: spec.timeouts.apply },
       },
-      { parent: this },
+      { parent: this, dependsOn: this.upgrade.complete },
     );
   }
 }
