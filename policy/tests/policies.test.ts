@@ -48,6 +48,20 @@ describe("the pack", () => {
     }
   });
 
+  it("depends on exactly the versions the project pins (the CLI installs the pack's dependencies itself)", () => {
+    const pack = JSON.parse(fs.readFileSync(path.resolve(__dirname, "..", "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+    };
+    const root = JSON.parse(fs.readFileSync(path.resolve(__dirname, "..", "..", "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
+    for (const [name, version] of Object.entries(pack.dependencies)) {
+      expect(version, name).toMatch(/^\d+\.\d+\.\d+$/);
+      expect(version, name).toBe(root.dependencies[name] ?? root.devDependencies[name]);
+    }
+  });
+
   it("leaves unrelated resources alone", async () => {
     for (const p of policies) {
       expect(
