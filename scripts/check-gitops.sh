@@ -33,18 +33,22 @@ shellcheck scripts/check-gitops.sh .github/scripts/*.sh
 echo "== Renovate schema (renovate@$RENOVATE_VERSION)"
 cache="node_modules/.cache/renovate-schema"
 schema="$cache/renovate-schema-$RENOVATE_VERSION.json"
-if [[ ! -s "$schema" ]]; then
+presets="$cache/presets-$RENOVATE_VERSION"
+if [[ ! -s "$schema" || ! -d "$presets" ]]; then
   tmp="$(mktemp -d)"
   trap 'rm -rf "$tmp"' EXIT
   npm pack --silent --pack-destination "$tmp" "renovate@$RENOVATE_VERSION" >/dev/null
-  tar -xzf "$tmp/renovate-$RENOVATE_VERSION.tgz" -C "$tmp" package/renovate-schema.json
+  tar -xzf "$tmp/renovate-$RENOVATE_VERSION.tgz" -C "$tmp" \
+    package/renovate-schema.json package/dist/config/presets/internal
   mkdir -p "$cache"
+  rm -rf "$presets"
+  mv "$tmp/package/dist/config/presets/internal" "$presets"
   mv "$tmp/package/renovate-schema.json" "$schema"
 fi
 echo "using $schema"
 
 echo "== workflows, local action, renovate.json"
-node .github/scripts/validate-gitops.mjs "$schema"
+node .github/scripts/validate-gitops.mjs "$schema" "$presets"
 
 echo "== post-deploy check against a stub cluster"
 bash .github/scripts/post-deploy-check.test.sh

@@ -203,6 +203,24 @@ if (schemaFile === undefined) {
   });
 }
 
+// Built-in presets named in `extends` exist in the pinned Renovate (a typo would fail only on Renovate's side).
+const presetsDir = process.argv[3];
+if (presetsDir === undefined) {
+  problem("renovate.json", "no Renovate presets directory given");
+} else {
+  for (const preset of asList(renovate.extends)) {
+    const m = /^([a-z-]*):([\w-]+)$/.exec(preset);
+    if (!m) continue; // a shared config from elsewhere, resolved by Renovate
+    const group = m[1] === "" ? "default" : m[1];
+    const file = path.join(presetsDir, `${group}.preset.js`);
+    const body = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+    const name = m[2].replace(/[-]/g, "\\-");
+    if (!new RegExp(`^\\t(?:${name}|["']${name}["']):\\s*\\{`, "m").test(body)) {
+      problem("renovate.json", `extends ${preset}: no such preset in the pinned Renovate`);
+    }
+  }
+}
+
 /** Renovate's regex manager, as far as this file uses it: every matchString, all matches, then templates. */
 function extract(manager, text) {
   const deps = [];
