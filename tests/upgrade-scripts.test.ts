@@ -122,9 +122,13 @@ function cluster(o: {
     setNode(address, { version: o.talos, mode: o.mode ?? "configured" });
 }
 
-function setNode(address: string, o: { version?: string; mode?: string; ready?: boolean }): void {
+function setNode(
+  address: string,
+  o: { version?: string; mode?: string; ready?: boolean; schematic?: string },
+): void {
   const dir = path.join(state, "nodes", address);
   fs.mkdirSync(dir, { recursive: true });
+  if (o.schematic) fs.writeFileSync(path.join(dir, "schematic"), `${o.schematic}\n`);
   if (o.version) fs.writeFileSync(path.join(dir, "version"), `${o.version}\n`);
   if (o.mode) fs.writeFileSync(path.join(dir, "mode"), `${o.mode}\n`);
   fs.writeFileSync(path.join(dir, "ready"), `${o.ready ?? true}\n`);
@@ -183,14 +187,14 @@ async function pulumiUp(
   spec: ClusterSpec,
   stack: Stack,
   extra: Record<string, string> = {},
+  img = image(spec.talosVersion),
 ): Promise<UpResult> {
-  const img = image(spec.talosVersion);
   const steps: Command[][] = [
     [
       {
         name: "etcd-snapshot",
         script: "etcd-snapshot",
-        env: snapshotEnvironment(spec),
+        env: snapshotEnvironment(spec, img),
         triggers: JSON.stringify(snapshotTriggers(spec, img)),
       },
     ],
@@ -227,10 +231,10 @@ async function pulumiUp(
 }
 
 /** A stack whose last successful `pulumi up` converged `spec`. */
-async function converged(spec: ClusterSpec): Promise<Stack> {
+async function converged(spec: ClusterSpec, img?: string): Promise<Stack> {
   const stack: Stack = new Map();
   // Converge against a cluster that is already there, then forget the calls that took.
-  const up = await pulumiUp(spec, stack);
+  const up = await pulumiUp(spec, stack, {}, img);
   expect(up.failed, JSON.stringify([...up.results])).toBeUndefined();
   fs.writeFileSync(path.join(state, "calls.log"), "");
   return stack;
@@ -322,6 +326,32 @@ describe("a Talos bump on 3 control planes + 3 workers", () => {
   });
 });
 
+describe("a new Image Factory schematic at the same Talos version (extensions changed)", () => {
+  const SCHEMATIC_A = "a".repeat(64);
+  const SCHEMATIC_B = "b".repeat(64);
+  const factory = (id: string) => `factory.talos.dev/installer/${id}:v1.13.9`;
+
+  it("upgrades every node onto the new image, leaving a node already on it alone", async () => {
+    cluster({ talos: "v1.13.9", k8s: "1.36.0" });
+    for (const a of [...CP, ...WK]) setNode(a, { schematic: SCHEMATIC_A });
+    const spec = makeSpec({ talos: "v1.13.9", k8s: "1.36.0", snapshotDir: snapshots });
+    const stack = await converged(spec, factory(SCHEMATIC_A));
+    setNode("10.0.0.12", { schematic: SCHEMATIC_B });
+
+    const up = await pulumiUp(spec, stack, {}, factory(SCHEMATIC_B));
+
+    expect(up.failed).toBeUndefined();
+    expect(up.ran).not.toContain("kubernetes");
+    expect(upgradedNodes()).toEqual([...CP, "10.0.0.11", "10.0.0.13"]);
+    expect(upgradeCalls().every((c) => c.includes(`--image ${factory(SCHEMATIC_B)}`))).toBe(true);
+    expect(up.results.get("os-cp-1")!.stdout).toContain(
+      `built from schematic ${SCHEMATIC_A}, not ${SCHEMATIC_B}`,
+    );
+    expect(up.results.get("os-worker-2")!.stdout).toContain("already runs");
+    expect(fs.readdirSync(snapshots)).toHaveLength(1);
+  });
+});
+
 describe("a failure on the second control plane", () => {
   async function failOnSecondControlPlane() {
     cluster({ talos: "v1.12.6", k8s: "1.35.0", client: "v1.12.6" });
@@ -379,7 +409,9 @@ describe("a failure on the second control plane", () => {
 
     expect(second.failed).toBeUndefined();
     expect(upgradedNodes()).toEqual(["10.0.0.3", ...WK.slice(0, 3)]);
-    expect(second.results.get("os-cp-2")!.stdout).toContain("already runs v1.13.9");
+    expect(second.results.get("os-cp-2")!.stdout).toContain(
+      "already runs ghcr.io/siderolabs/installer:v1.13.9",
+    );
   });
 });
 
@@ -511,7 +543,7 @@ describe("talosctl on PATH", () => {
         script === "os-upgrade"
           ? osUpgradeEnvironment(s, s.controlPlanes[0], image("v1.13.9"))
           : script === "etcd-snapshot"
-            ? snapshotEnvironment(s)
+            ? snapshotEnvironment(s, image("v1.13.9"))
             : kubernetesUpgradeEnvironment(s);
 
       const r = await runScript(script, env, { PATH: SYSTEM_PATH });

@@ -62,10 +62,14 @@ export function osUpgradeEnvironment<I extends pulumi.Input<string>>(
 }
 
 /** Environment of the pre-rollout etcd snapshot (all but the talosconfig). */
-export function snapshotEnvironment(spec: ClusterSpec): Record<string, string> {
+export function snapshotEnvironment<I extends pulumi.Input<string>>(
+  spec: ClusterSpec,
+  installerImage: I,
+): Record<string, string | I> {
   return {
     CONTROL_PLANES: spec.controlPlanes.map((n) => `${n.name}=${n.address}`).join(" "),
     CLUSTER_NAME: spec.clusterName,
+    TARGET_IMAGE: installerImage,
     TARGET_VERSION: spec.talosVersion,
     SNAPSHOT_DIR: spec.upgrade.snapshotDir,
   };
@@ -183,7 +187,7 @@ export class ClusterUpgrade extends pulumi.ComponentResource {
     this.etcdSnapshot = run(
       "etcd-snapshot",
       "etcd-snapshot",
-      { ...snapshotEnvironment(spec), ...tuning, TALOSCONFIG_DATA: talosconfig },
+      { ...snapshotEnvironment(spec, image), ...tuning, TALOSCONFIG_DATA: talosconfig },
       snapshotTriggers(spec, image),
       [],
     );

@@ -3,10 +3,11 @@
 # upgraded, and keeps it in SNAPSHOT_DIR. Runs first in the rollout, so it also refuses, before any node is
 # touched, a control plane whose running version cannot go straight to TARGET_VERSION.
 #   - every control plane in maintenance mode (new cluster): nothing to protect, no snapshot;
-#   - no control plane needs upgrading (all at TARGET_VERSION already): no snapshot;
+#   - no control plane needs upgrading (all on TARGET_IMAGE's version and schematic already): no snapshot;
 #   - otherwise: `talosctl -n <cp> etcd snapshot <file>` into SNAPSHOT_DIR (0700), file 0600.
-# Environment: CONTROL_PLANES (space-separated name=address pairs), CLUSTER_NAME, TARGET_VERSION (`v1.13.9`),
+# Environment: CONTROL_PLANES (space-separated name=address pairs), CLUSTER_NAME, TARGET_IMAGE, TARGET_VERSION,
 # SNAPSHOT_DIR (relative to the directory pulumi runs in), TALOSCONFIG_DATA (secret), optional PROBE_TIMEOUT.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 if ! declare -F upgrade_lib_loaded >/dev/null; then
   # shellcheck source=lib.sh
@@ -14,7 +15,8 @@ if ! declare -F upgrade_lib_loaded >/dev/null; then
 fi
 
 : "${CONTROL_PLANES:?CONTROL_PLANES is required}" "${CLUSTER_NAME:?CLUSTER_NAME is required}"
-: "${TARGET_VERSION:?TARGET_VERSION is required}" "${SNAPSHOT_DIR:?SNAPSHOT_DIR is required}"
+: "${TARGET_IMAGE:?TARGET_IMAGE is required}" "${TARGET_VERSION:?TARGET_VERSION is required}"
+: "${SNAPSHOT_DIR:?SNAPSHOT_DIR is required}"
 
 setup_talosconfig
 require_talosctl "$(minor_of "$TARGET_VERSION")"
@@ -39,7 +41,7 @@ for entry in $CONTROL_PLANES; do
   if [[ -z $source_node ]]; then
     source_name=$name source_node=$node
   fi
-  if [[ $running != "$TARGET_VERSION" ]]; then
+  if ! at_target "$node" "$running"; then
     if ! problem=$(talos_path_problem "$running" "$TARGET_VERSION"); then
       fail "upgrade of node $name ($node) failed: refused: $problem"
     fi
@@ -48,7 +50,7 @@ for entry in $CONTROL_PLANES; do
 done
 
 if [[ -z $pending ]]; then
-  log "no control plane needs upgrading to $TARGET_VERSION: no etcd snapshot taken"
+  log "no control plane needs upgrading to $TARGET_IMAGE: no etcd snapshot taken"
   exit 0
 fi
 

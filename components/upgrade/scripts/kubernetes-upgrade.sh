@@ -7,6 +7,7 @@
 # Environment: CONTROL_PLANE (address), CONTROL_PLANE_NAME, TARGET_K8S_VERSION (`1.36.0`), TALOS_VERSION
 # (`v1.13.9`, what the cluster runs after the OS rollout; talosctl must match its minor), TALOSCONFIG_DATA
 # (secret), optional PROBE_TIMEOUT (s).
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 if ! declare -F upgrade_lib_loaded >/dev/null; then
   # shellcheck source=lib.sh

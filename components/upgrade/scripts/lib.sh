@@ -193,6 +193,45 @@ running_version() {
   printf '%s' "$tag"
 }
 
+# The schematic id in an Image Factory installer reference (factory.talos.dev/<installer>/<id>:<tag>);
+# empty for any other image (ghcr.io/siderolabs/installer carries no schematic).
+image_schematic() {
+  local ref=${1%:*}
+  case $ref in
+  factory.talos.dev/*) printf '%s' "${ref##*/}" ;;
+  esac
+}
+
+# Prints the schematic id NODE's image was built from: Image Factory bakes a virtual system extension named
+# "schematic" whose version is the id (siderolabs/image-factory, schematicExtension), listed by
+# `talosctl get extensions`. Prints nothing for an image without one; returns 1 if the node does not answer.
+running_schematic() {
+  local node=$1 out
+  out=$(with_timeout "$PROBE_TIMEOUT" talosctl --talosconfig "$TALOSCONFIG_FILE" -n "$node" get extensions -o yaml 2>&1) || return 1
+  # The resource's own metadata has a "version:" too; only the one after "name: schematic" is the id.
+  printf '%s\n' "$out" | awk '$1 == "name:" { name = $2; ver = "" } $1 == "version:" { ver = $2 } name == "schematic" && ver != "" { print ver; exit }'
+}
+
+# True when NODE, which runs RUNNING, already runs TARGET_IMAGE: same Talos version and, for a factory
+# image, the same schematic (so adding an extension at the same version still upgrades the node).
+# Sets AT_TARGET_WHY (read by the scripts) to what differs.
+# shellcheck disable=SC2034
+at_target() {
+  local node=$1 running=$2 want have
+  if [[ $running != "$TARGET_VERSION" ]]; then
+    AT_TARGET_WHY="runs $running"
+    return 1
+  fi
+  want=$(image_schematic "$TARGET_IMAGE")
+  [[ -n $want ]] || return 0
+  have=$(running_schematic "$node" || true)
+  if [[ $have != "$want" ]]; then
+    AT_TARGET_WHY="runs $running built from schematic ${have:-(none)}, not $want"
+    return 1
+  fi
+  return 0
+}
+
 # True when the node's own Kubernetes Node is Ready: Talos mirrors it in the NodeStatus resource
 # (NodeStatuses.kubernetes.talos.dev, spec.nodeReady; pkg/machinery/resources/k8s/node_status.go).
 node_ready() {

@@ -4,10 +4,12 @@
 # so the same text is right for a new cluster, a version bump and a resume after a failure:
 #   - node in maintenance mode (booted from the ISO, not configured yet): nothing to do, its config apply
 #     installs the target image;
-#   - node already at TARGET_VERSION (upgraded by an earlier, interrupted run): only wait until it is healthy;
+#   - node already on the target (TARGET_VERSION and, for a factory image, its schematic; e.g. upgraded by an
+#     earlier, interrupted run): only wait until it is healthy;
 #   - otherwise: refuse a jump over a Talos minor, else upgrade and wait.
 # Environment: NODE (address), NODE_NAME, TARGET_IMAGE, TARGET_VERSION (`v1.13.9`), NODE_TIMEOUT (talosctl
 # duration, default 30m), TALOSCONFIG_DATA (secret), optional PROBE_TIMEOUT/READY_TIMEOUT/POLL_INTERVAL (s).
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 if ! declare -F upgrade_lib_loaded >/dev/null; then
   # shellcheck source=lib.sh
@@ -37,11 +39,11 @@ if [[ -z $running ]]; then
   fail "$failed cannot read its Talos version from:" "$PROBE_OUT"
 fi
 
-if [[ $running != "$TARGET_VERSION" ]]; then
+if ! at_target "$NODE" "$running"; then
   if ! problem=$(talos_path_problem "$running" "$TARGET_VERSION"); then
     fail "$failed refused: $problem"
   fi
-  log "$who runs $running: upgrading to $TARGET_IMAGE"
+  log "$who $AT_TARGET_WHY: upgrading to $TARGET_IMAGE"
   output=$(mktemp "${TMPDIR:-/tmp}/homelab-upgrade-output.XXXXXX")
   # Stream talosctl's progress to the user and keep it for the failure message.
   if ! tctl -n "$NODE" upgrade --image "$TARGET_IMAGE" --wait --timeout "$NODE_TIMEOUT" 2>&1 | tee "$output"; then
@@ -51,7 +53,7 @@ if [[ $running != "$TARGET_VERSION" ]]; then
   fi
   rm -f -- "$output"
 else
-  log "$who already runs $TARGET_VERSION: checking it is healthy before the rollout moves on"
+  log "$who already runs $TARGET_IMAGE: checking it is healthy before the rollout moves on"
 fi
 
 log "$who: waiting for Talos $TARGET_VERSION and a Ready Kubernetes node (at most ${READY_TIMEOUT}s)"
