@@ -10,7 +10,6 @@ import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy 
 import * as YAML from "yaml";
 import { projectPins } from "./pins";
 import {
-  allStrings,
   configOf,
   imageVerdict,
   isDefaultProvider,
@@ -207,7 +206,10 @@ function isKubernetesWorkload(type: string): boolean {
   return type.startsWith("kubernetes:") && type !== TYPES.helmRelease && !isProviderType(type);
 }
 
-const LATEST_WORD = /(^|[\s:="'@/])latest(?=$|[\s"';,)])/;
+/** A value naming a moving target instead of a release. */
+const FLOATING_VALUE = /^(latest|stable|edge|main|master|nightly)$/i;
+/** `registry.example/repo/name[:tag][@digest]`: a registry host with a dot or port, then a path, no spaces. */
+const IMAGE_LIKE = /^[a-z0-9-]+(\.[a-z0-9-]+)+(:\d+)?\/[^\s]+$/i;
 
 /**
  * No container image anywhere in what the program deploys floats: Talos config patches, Kubernetes workloads,
@@ -253,11 +255,30 @@ export const imagesPinned = rule(
       return;
     }
     if (args.type === TYPES.localCommand) {
-      for (const field of ["create", "update", "delete", "environment"]) {
-        for (const s of allStrings(args.props[field], field)) {
-          if (LATEST_WORD.test(s.value)) {
-            report(`${s.path} refers to \`latest\`; upgrades must name an exact release.`);
-          }
+      // The upgrade scripts take their target from the environment (TARGET_IMAGE, TARGET_VERSION, ...); a
+      // literal `--image`/`--to` in the script text is checked too. Prose in the scripts is not.
+      const environment = isRecord(args.props.environment) ? args.props.environment : {};
+      for (const [key, value] of Object.entries(environment)) {
+        if (typeof value !== "string") continue;
+        if (FLOATING_VALUE.test(value.trim()) || (/VERSION$/.test(key) && value.trim() === "")) {
+          report(`environment.${key} is \`${value}\`; upgrades must name an exact release.`);
+        } else if (IMAGE_LIKE.test(value)) {
+          const verdict = imageVerdict(value);
+          if (!verdict.pinned) report(`environment.${key} ${value} ${verdict.reason}.`);
+        }
+      }
+      for (const field of ["create", "update", "delete"]) {
+        const script = args.props[field];
+        if (typeof script !== "string") continue;
+        // Shell comments describe the flags; only commands pass them.
+        const code = script
+          .split("\n")
+          .map((line) => line.replace(/(^|\s)#.*$/, ""))
+          .join("\n");
+        for (const m of code.matchAll(/--(image|to)[= ]+["']?([^\s"'$]+)(?=[\s"']|$)/g)) {
+          const [, flag, value] = m as unknown as [string, string, string];
+          const pinned = flag === "image" ? imageVerdict(value).pinned : isExactVersion(value);
+          if (!pinned) report(`${field}: --${flag} ${value} is not an exact release.`);
         }
       }
       return;

@@ -109,22 +109,6 @@ export function stringsUnderKey(value: unknown, key: string, path = ""): { path:
   return found;
 }
 
-/** Every string at any depth, with its dotted path. */
-export function allStrings(value: unknown, path = ""): { path: string; value: string }[] {
-  if (typeof value === "string") {
-    return [{ path, value }];
-  }
-  const found: { path: string; value: string }[] = [];
-  if (Array.isArray(value)) {
-    value.forEach((item: unknown, index) => found.push(...allStrings(item, `${path}[${index}]`)));
-  } else if (isRecord(value)) {
-    for (const k of Object.keys(value)) {
-      found.push(...allStrings(value[k], path === "" ? k : `${path}.${k}`));
-    }
-  }
-  return found;
-}
-
 /** Reads a policy's config, tolerating an engine that sends none. */
 export function configOf<T extends object>(args: Pick<ResourceValidationArgs, "getConfig">): Partial<T> {
   const config: unknown = args.getConfig<T>();

@@ -241,16 +241,45 @@ describe("images-pinned", () => {
     expect(await violations(imagesPinned, release("latest"))).toHaveLength(1);
   });
 
-  it("passes a talosctl upgrade to an exact installer, rejects one to `latest`", async () => {
-    const command = (image: string) => ({
-      type: "command:local:Command",
-      props: {
-        create: `talosctl upgrade --nodes 10.0.0.2 --image ${image} --preserve`,
-        environment: { TALOSCONFIG: "/tmp/talosconfig" },
-      },
-    });
-    expect(await violations(imagesPinned, command("ghcr.io/siderolabs/installer:v1.13.9"))).toEqual([]);
-    expect(await violations(imagesPinned, command("ghcr.io/siderolabs/installer:latest"))).toHaveLength(1);
+  const command = (
+    environment: Record<string, string>,
+    create = 'talosctl upgrade --image "$TARGET_IMAGE"',
+  ) => ({
+    type: "command:local:Command",
+    props: { create, interpreter: ["/bin/bash", "-c"], environment },
+  });
+  const target = { TARGET_IMAGE: "ghcr.io/siderolabs/installer:v1.13.9", TARGET_VERSION: "v1.13.9" };
+
+  it("passes a talosctl upgrade to an exact installer, whatever its prose says", async () => {
+    const prose =
+      'echo "set talosVersion to the latest v1.13.x patch"\ntalosctl upgrade --image "$TARGET_IMAGE"';
+    expect(await violations(imagesPinned, command(target, prose))).toEqual([]);
+    expect(
+      await violations(
+        imagesPinned,
+        command({ TARGET_K8S_VERSION: "1.36.0" }, "talosctl upgrade-k8s --to 1.36.0"),
+      ),
+    ).toEqual([]);
+  });
+
+  it("rejects an upgrade to `latest`, by environment or by argument", async () => {
+    const latestImage = { ...target, TARGET_IMAGE: "ghcr.io/siderolabs/installer:latest" };
+    expect(await violations(imagesPinned, command(latestImage))).toEqual([
+      expect.stringMatching(/environment\.TARGET_IMAGE .* floating tag `latest`/),
+    ]);
+    expect(await violations(imagesPinned, command({ TARGET_K8S_VERSION: "latest" }))).toHaveLength(1);
+    expect(await violations(imagesPinned, command({}, "talosctl upgrade-k8s --to latest"))).toEqual([
+      expect.stringMatching(/--to latest/),
+    ]);
+  });
+
+  const upgradeScripts = path.resolve(__dirname, "..", "..", "components", "upgrade", "scripts");
+  it.runIf(fs.existsSync(upgradeScripts))("passes the program's own upgrade scripts", async () => {
+    const lib = fs.readFileSync(path.join(upgradeScripts, "lib.sh"), "utf8");
+    for (const script of fs.readdirSync(upgradeScripts).filter((f) => f.endsWith(".sh"))) {
+      const text = `${lib}\n${fs.readFileSync(path.join(upgradeScripts, script), "utf8")}`;
+      expect(await violations(imagesPinned, command(target, text)), script).toEqual([]);
+    }
   });
 
   it("rejects an unpinned image anywhere in a Talos config patch", async () => {
