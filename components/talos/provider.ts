@@ -35,7 +35,11 @@ function withPin(opts?: pulumi.CustomResourceOptions): pulumi.CustomResourceOpti
   return pulumi.mergeOptions(opts, pinned);
 }
 
-function invokePinned<T>(token: string, args: pulumi.Inputs, opts?: pulumi.InvokeOutputOptions): pulumi.Output<T> {
+function invokePinned<T>(
+  token: string,
+  args: pulumi.Inputs,
+  opts?: pulumi.InvokeOutputOptions,
+): pulumi.Output<T> {
   return pulumi.runtime.invokeOutput<T>(token, args, { ...opts, ...pinned });
 }
 
@@ -104,7 +108,9 @@ export class Secrets extends pulumi.CustomResource {
       TOKENS.secrets,
       name,
       { talosVersion: args.talosVersion, clientConfiguration: undefined, machineSecrets: undefined },
-      pulumi.mergeOptions(withPin(opts), { additionalSecretOutputs: ["clientConfiguration", "machineSecrets"] }),
+      pulumi.mergeOptions(withPin(opts), {
+        additionalSecretOutputs: ["clientConfiguration", "machineSecrets"],
+      }),
     );
   }
 }
@@ -193,7 +199,12 @@ export class Bootstrap extends pulumi.CustomResource {
     super(
       TOKENS.bootstrap,
       name,
-      { node: args.node, endpoint: args.endpoint, clientConfiguration: args.clientConfiguration, timeouts: args.timeouts },
+      {
+        node: args.node,
+        endpoint: args.endpoint,
+        clientConfiguration: args.clientConfiguration,
+        timeouts: args.timeouts,
+      },
       pulumi.mergeOptions(withPin(opts), { additionalSecretOutputs: ["clientConfiguration"] }),
     );
   }
@@ -361,7 +372,10 @@ export interface GetHealthResult {
 }
 
 /** Waits until the cluster passes Talos's health checks; fails with the checks' report on timeout. */
-export function getHealthOutput(args: GetHealthArgs, opts?: pulumi.InvokeOutputOptions): pulumi.Output<GetHealthResult> {
+export function getHealthOutput(
+  args: GetHealthArgs,
+  opts?: pulumi.InvokeOutputOptions,
+): pulumi.Output<GetHealthResult> {
   return invokePinned(
     TOKENS.getHealth,
     {
@@ -382,7 +396,10 @@ export function getHealthOutput(args: GetHealthArgs, opts?: pulumi.InvokeOutputO
  */
 export const BINDINGS_MANIFEST = {
   resources: {
-    [TOKENS.secrets]: { inputs: ["talosVersion"], outputs: ["clientConfiguration", "machineSecrets", "talosVersion"] },
+    [TOKENS.secrets]: {
+      inputs: ["talosVersion"],
+      outputs: ["clientConfiguration", "machineSecrets", "talosVersion"],
+    },
     [TOKENS.configurationApply]: {
       inputs: [
         "node",
@@ -396,7 +413,10 @@ export const BINDINGS_MANIFEST = {
       ],
       outputs: ["node", "endpoint", "machineConfiguration", "machineConfigurationHash", "resolvedApplyMode"],
     },
-    [TOKENS.bootstrap]: { inputs: ["node", "endpoint", "clientConfiguration", "timeouts"], outputs: ["node", "endpoint"] },
+    [TOKENS.bootstrap]: {
+      inputs: ["node", "endpoint", "clientConfiguration", "timeouts"],
+      outputs: ["node", "endpoint"],
+    },
     [TOKENS.kubeconfig]: {
       inputs: ["node", "endpoint", "clientConfiguration", "certificateRenewalDuration", "timeouts"],
       outputs: ["kubeconfigRaw", "kubernetesClientConfiguration"],
@@ -423,7 +443,14 @@ export const BINDINGS_MANIFEST = {
       outputs: ["id", "talosConfig"],
     },
     [TOKENS.getHealth]: {
-      inputs: ["clientConfiguration", "controlPlaneNodes", "workerNodes", "endpoints", "skipKubernetesChecks", "timeouts"],
+      inputs: [
+        "clientConfiguration",
+        "controlPlaneNodes",
+        "workerNodes",
+        "endpoints",
+        "skipKubernetesChecks",
+        "timeouts",
+      ],
       outputs: ["id"],
     },
   },
