@@ -585,7 +585,56 @@ describe("nodes that do not answer", () => {
   });
 });
 
+describe("a node that never answers", () => {
+  it("is given up on after PROBE_TIMEOUT instead of hanging the rollout", async () => {
+    cluster({ talos: "v1.12.6", k8s: "1.35.0" });
+    const s = makeSpec({ talos: "v1.13.9", k8s: "1.35.0", snapshotDir: snapshots });
+    const started = Date.now();
+
+    const r = await runScript("os-upgrade", osUpgradeEnvironment(s, s.workers[0], image("v1.13.9")), {
+      FAKE_TALOS_HANG_NODE: "10.0.0.11",
+      PROBE_TIMEOUT: "1",
+    });
+
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(
+      "upgrade of node worker-1 (10.0.0.11) failed: it does not answer the Talos API",
+    );
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(upgradeCalls()).toEqual([]);
+  });
+});
+
 describe("the talosconfig", () => {
+  it("is removed when the script is interrupted (a cancelled pulumi up)", async () => {
+    cluster({ talos: "v1.12.6", k8s: "1.35.0" });
+    const s = makeSpec({ talos: "v1.13.9", k8s: "1.35.0", snapshotDir: snapshots });
+    const child = spawn("/bin/bash", ["-c", commandScript("os-upgrade")], {
+      cwd: work,
+      env: {
+        PATH: `${FAKE_BIN}:${SYSTEM_PATH}`,
+        TMPDIR: tmp,
+        FAKE_TALOS_STATE: state,
+        FAKE_TALOS_HANG_NODE: "10.0.0.11",
+        PROBE_TIMEOUT: "60",
+        ...osUpgradeEnvironment(s, s.workers[0], image("v1.13.9")),
+        TALOSCONFIG_DATA: TALOSCONFIG,
+      },
+    });
+    const closed = new Promise<number | null>((resolve) => child.on("close", resolve));
+    // Wait until the script is inside a talosctl call, i.e. the talosconfig file exists.
+    const deadline = Date.now() + 10_000;
+    while (!fs.readdirSync(tmp).some((f) => f.startsWith("homelab-talosconfig")) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(fs.readdirSync(tmp).length).toBe(1);
+
+    child.kill("SIGTERM");
+    await closed;
+
+    expect(fs.readdirSync(tmp)).toEqual([]);
+  });
+
   it("reaches talosctl only as a 0600 temp file that is gone afterwards, and never appears in any output", async () => {
     cluster({ talos: "v1.12.6", k8s: "1.35.0", client: "v1.12.6" });
     const stack = await converged(makeSpec({ talos: "v1.12.6", k8s: "1.35.0", snapshotDir: snapshots }));

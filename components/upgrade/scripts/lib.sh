@@ -39,6 +39,9 @@ setup_talosconfig() {
   umask "$old_umask"
   # shellcheck disable=SC2064 # expand now: the path is fixed, and later traps must not lose it
   trap "rm -f -- '$TALOSCONFIG_FILE'" EXIT
+  # A cancelled `pulumi up` interrupts the script: exit through the EXIT trap instead of dying around it.
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
   chmod 600 "$TALOSCONFIG_FILE"
   printf '%s' "$TALOSCONFIG_DATA" >"$TALOSCONFIG_FILE"
   # Nothing below needs the value itself; keep it out of every child's environment.
