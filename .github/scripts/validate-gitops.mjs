@@ -149,7 +149,7 @@ for (const file of workflowFiles) {
         problem(stepWhere, "run with policyPacks: policy and the generated policyPackConfigs");
       }
       if (w["suppress-outputs"] !== true) problem(stepWhere, "set suppress-outputs: true");
-      if (w.command === "preview" && w["comment-on-pr"] !== true) {
+      if (w.command === "preview" && on.includes("pull_request") && w["comment-on-pr"] !== true) {
         problem(stepWhere, "post the preview on the pull request (comment-on-pr: true)");
       }
       if (["up", "update", "destroy", "refresh"].includes(w.command)) {
