@@ -305,3 +305,24 @@ describe("parseClusterConfig: properties", () => {
     );
   });
 });
+
+describe("CNI compatibility", () => {
+  it("warns, without failing, when Cilium's release line was not tested with the Kubernetes minor", () => {
+    const nodes = [{ name: "a", address: "10.0.0.1", role: "controlplane" }];
+    const untested = parseClusterConfig({
+      nodes,
+      cni: { name: "cilium", version: "1.18.4" },
+      kubernetesVersion: "1.36.0",
+    });
+    expect(untested.spec).toBeDefined();
+    expect(untested.warnings.join("\n")).toMatch(
+      /cilium 1\.18 is tested with Kubernetes 1\.30 to 1\.33, not 1\.36/,
+    );
+    const tested = parseClusterConfig({
+      nodes,
+      cni: { name: "cilium", version: "1.18.4" },
+      kubernetesVersion: "1.33.2",
+    });
+    expect(tested.warnings).toEqual([]);
+  });
+});

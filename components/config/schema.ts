@@ -15,6 +15,7 @@ import {
   DEFAULT_KUBERNETES_VERSION,
   DEFAULT_TALOS_VERSION,
   checkVersionPair,
+  cniCompatibilityWarning,
   parseSemver,
 } from "./versions";
 import { closest } from "./suggest";
@@ -525,6 +526,8 @@ export function parseClusterConfig(
       version: c.cni?.version ?? CNI_DEFAULTS[cniName].version,
       kubeProxyReplacement: c.cni?.kubeProxyReplacement ?? true,
     };
+    const cniWarning = cniCompatibilityWarning(cni.name, cni.version, k8s);
+    if (cniWarning) warnings.push(cniWarning);
 
     if (issues.length === 0 && bootstrapNode) {
       spec = {

@@ -85,3 +85,28 @@ export function checkVersionPair(talosVersion: string, kubernetesVersion: string
 }
 
 export const SUPPORTED_TALOS_MINORS = Object.keys(TALOS_SUPPORT_MATRIX);
+
+/**
+ * Kubernetes minors each CNI release line is e2e-tested against, where the CNI publishes it. Outside the
+ * range the CNI calls a version untested rather than unsupported, so this produces a warning, not an
+ * error. Cilium 1.18: docs.cilium.io network/kubernetes/compatibility (v1.18.14).
+ */
+export const CNI_TESTED_KUBERNETES: Readonly<
+  Record<string, Readonly<Record<string, { min: string; max: string }>>>
+> = {
+  cilium: { "1.18": { min: "1.30", max: "1.33" } },
+};
+
+/** A warning when the CNI release line was not tested with this Kubernetes minor, else undefined. */
+export function cniCompatibilityWarning(
+  cni: string,
+  cniVersion: string,
+  kubernetesVersion: string,
+): string | undefined {
+  const line = minorOf(cniVersion);
+  const k8s = minorOf(kubernetesVersion);
+  const range = line ? CNI_TESTED_KUBERNETES[cni]?.[line] : undefined;
+  if (!range || !k8s) return undefined;
+  if (compareMinor(k8s, range.min) >= 0 && compareMinor(k8s, range.max) <= 0) return undefined;
+  return `cni: ${cni} ${line} is tested with Kubernetes ${range.min} to ${range.max}, not ${k8s}; consider a newer ${cni} release (cni.version)`;
+}
