@@ -14,6 +14,7 @@
  */
 import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020";
 import addFormats from "ajv-formats";
+import { closest } from "../../config/suggest";
 import schema112Json from "./talos-config-v1.12.generated.json";
 import schema113Json from "./talos-config-v1.13.generated.json";
 
@@ -280,13 +281,13 @@ function resolveKind(
   const entries = state.kinds.get(kind);
   if (!entries) {
     const known = [...state.kinds.keys()].sort();
-    const closest = closestName(kind, known);
+    const guess = closest(kind, known);
     const elsewhere = supportedTalosMinors().filter((m) => m !== minor && stateFor(m).kinds.has(kind));
     const hint =
       elsewhere.length > 0
         ? ` (it exists in Talos ${elsewhere.join(", ")}).`
-        : closest
-          ? ` — did you mean ${closest}?`
+        : guess
+          ? ` — did you mean ${guess}?`
           : ".";
     report.error(
       "kind",
@@ -667,36 +668,6 @@ function patternOf(path: Segment[]): string {
 }
 
 /** Closest candidate by edit distance, if close enough to be a plausible typo. */
-function closestName(name: string, candidates: string[]): string | undefined {
-  const lower = name.toLowerCase();
-  const limit = name.length <= 3 ? 1 : name.length <= 6 ? 2 : 3;
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of [...new Set(candidates)].sort()) {
-    const distance = editDistance(lower, candidate.toLowerCase());
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return bestDistance <= limit ? best : undefined;
-}
-
-/** Levenshtein distance with one rolling row; inputs are short key names. */
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length];
-}
-
 function joinOr(items: string[]): string {
   if (items.length <= 1) return items.join("");
   return `${items.slice(0, -1).join(", ")} or ${items[items.length - 1]}`;
@@ -723,7 +694,7 @@ class Reporter {
   /** `fallback` is offered when no allowed name is close, e.g. `machine.install` for a top-level `install`. */
   unknownKey(path: Segment[], allowed: string[], fallback?: Segment[]): void {
     const key = String(path[path.length - 1]);
-    const suggestion = closestName(key, allowed);
+    const suggestion = closest(key, allowed);
     const hint = suggestion
       ? ` — did you mean ${formatPath([...path.slice(0, -1), suggestion])}?`
       : fallback
