@@ -606,11 +606,12 @@ describe("a node that never answers", () => {
 });
 
 describe("the talosconfig", () => {
-  it("is removed when the script is interrupted (a cancelled pulumi up)", async () => {
+  it("is removed when the script is terminated mid-call (its process group gets SIGTERM)", async () => {
     cluster({ talos: "v1.12.6", k8s: "1.35.0" });
     const s = makeSpec({ talos: "v1.13.9", k8s: "1.35.0", snapshotDir: snapshots });
     const child = spawn("/bin/bash", ["-c", commandScript("os-upgrade")], {
       cwd: work,
+      detached: true, // its own process group, so talosctl is terminated with it
       env: {
         PATH: `${FAKE_BIN}:${SYSTEM_PATH}`,
         TMPDIR: tmp,
@@ -622,14 +623,14 @@ describe("the talosconfig", () => {
       },
     });
     const closed = new Promise<number | null>((resolve) => child.on("close", resolve));
-    // Wait until the script is inside a talosctl call, i.e. the talosconfig file exists.
-    const deadline = Date.now() + 10_000;
-    while (!fs.readdirSync(tmp).some((f) => f.startsWith("homelab-talosconfig")) && Date.now() < deadline) {
+    // Wait until the script hangs inside the node probe, with the talosconfig file written.
+    const deadline = Date.now() + 20_000;
+    while (!calls().some((c) => c.includes("-n 10.0.0.11 version")) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
     }
-    expect(fs.readdirSync(tmp).length).toBe(1);
+    expect(fs.readdirSync(tmp).filter((f) => f.startsWith("homelab-talosconfig"))).toHaveLength(1);
 
-    child.kill("SIGTERM");
+    process.kill(-child.pid!, "SIGTERM");
     await closed;
 
     expect(fs.readdirSync(tmp)).toEqual([]);
