@@ -511,7 +511,7 @@ describe("workers in batches of 2", () => {
     fs.writeFileSync(path.join(state, "client-version"), "v1.13.9\n");
 
     const spec = makeSpec({ talos: "v1.13.9", k8s: "1.35.0", workers: 4, batch: 2, snapshotDir: snapshots });
-    const up = await pulumiUp(spec, stack, { FAKE_TALOS_UPGRADE_DELAY: "0.4" });
+    const up = await pulumiUp(spec, stack, { FAKE_TALOS_UPGRADE_DELAY: "1" });
 
     expect(up.failed).toBeUndefined();
     const events = fs.readFileSync(path.join(state, "upgrades.log"), "utf8").split("\n").filter(Boolean);
