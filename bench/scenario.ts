@@ -5,23 +5,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { installMocks } from "../tests/support/mocks";
 import { promiseOf } from "../tests/support/outputs";
+import { stackNodes } from "../tests/support/spec";
 
 const [controlPlanes, workers] = process.argv.slice(2).map(Number);
 
 function config(): Record<string, string> {
-  const nodes = [
-    ...Array.from({ length: controlPlanes }, (_, i) => ({
-      name: `cp-${i + 1}`,
-      address: `10.0.0.${i + 1}`,
-      role: "controlplane",
-    })),
-    ...Array.from({ length: workers }, (_, i) => ({
-      name: `worker-${i + 1}`,
-      address: `10.1.${Math.floor(i / 250)}.${(i % 250) + 1}`,
-      role: "worker",
-    })),
-  ];
-  return { nodes: JSON.stringify(nodes) };
+  return { nodes: JSON.stringify(stackNodes(controlPlanes, workers)) };
 }
 
 const nameOf = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);

@@ -5,6 +5,7 @@ import * as YAML from "yaml";
 import { describe, expect, it } from "vitest";
 import { encodeConfig, runProgram, stackConfigFromFile, type ProgramRun } from "./support/program";
 import { isSecret } from "./support/outputs";
+import { stackNodes } from "./support/spec";
 import type { RecordedResource } from "./support/mocks";
 import type * as pulumi from "@pulumi/pulumi";
 
@@ -20,19 +21,7 @@ const T = {
 };
 
 function cluster(controlPlanes: number, workers: number, extra: Record<string, unknown> = {}) {
-  const nodes = [
-    ...Array.from({ length: controlPlanes }, (_, i) => ({
-      name: `cp-${i + 1}`,
-      address: `10.0.0.${i + 1}`,
-      role: "controlplane",
-    })),
-    ...Array.from({ length: workers }, (_, i) => ({
-      name: `worker-${i + 1}`,
-      address: `10.0.${1 + Math.floor(i / 200)}.${(i % 200) + 1}`,
-      role: "worker",
-    })),
-  ];
-  return encodeConfig({ "homelab:nodes": nodes, ...extra });
+  return encodeConfig({ "homelab:nodes": stackNodes(controlPlanes, workers), ...extra });
 }
 
 const urnName = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);

@@ -9,7 +9,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { ClusterSpec, NodeSpec } from "../components/config/spec";
+import type { ClusterSpec } from "../components/config/spec";
+import { testSpec } from "./support/spec";
 import { installMocks, type RecordedResource, type StrictMocks } from "./support/mocks";
 import { promiseOf } from "./support/outputs";
 
@@ -26,53 +27,16 @@ beforeAll(async () => {
 
 beforeEach(() => mocks.reset());
 
-function node(name: string, address: string, role: NodeSpec["role"], index: number): NodeSpec {
-  return {
-    name,
-    hostname: name,
-    address,
-    role,
-    installDisk: { path: "/dev/sda" },
-    labels: {},
-    taints: {},
-    patches: [],
-    index,
-  };
-}
-
-function makeSpec(
+const makeSpec = (
   o: { talos?: string; k8s?: string; workers?: number; batch?: number; nodeTimeout?: string } = {},
-) {
-  const controlPlanes = [1, 2, 3].map((i) => node(`cp-${i}`, `10.0.0.${i}`, "controlplane", i - 1));
-  const workers = Array.from({ length: o.workers ?? 3 }, (_, i) =>
-    node(`worker-${i + 1}`, `10.0.0.${11 + i}`, "worker", 3 + i),
-  );
-  const spec: ClusterSpec = {
-    clusterName: "home",
-    endpoint: "https://10.0.0.1:6443",
-    talosVersion: o.talos ?? "v1.12.6",
-    kubernetesVersion: o.k8s ?? "1.35.0",
-    nodes: [...controlPlanes, ...workers],
-    controlPlanes,
-    workers,
-    bootstrapNode: controlPlanes[0],
-    cni: { name: "flannel", version: "builtin", kubeProxyReplacement: false },
-    podSubnets: ["10.244.0.0/16"],
-    serviceSubnets: ["10.96.0.0/12"],
-    patches: { all: [], controlplane: [], worker: [] },
-    allowSchedulingOnControlPlanes: false,
-    extensions: [],
-    resetOnDestroy: false,
-    upgrade: {
-      workerBatchSize: o.batch ?? 1,
-      snapshotDir: "./etcd-snapshots",
-      nodeTimeout: o.nodeTimeout ?? "30m",
-    },
-    timeouts: { apply: "10m", bootstrap: "10m", kubeconfig: "10m", health: "10m" },
-    warnings: [],
-  };
-  return spec;
-}
+) =>
+  testSpec({
+    talosVersion: o.talos,
+    kubernetesVersion: o.k8s,
+    workers: o.workers,
+    workerBatchSize: o.batch,
+    nodeTimeout: o.nodeTimeout,
+  });
 
 const image = (spec: ClusterSpec) => `ghcr.io/siderolabs/installer:${spec.talosVersion}`;
 

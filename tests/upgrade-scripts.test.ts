@@ -14,7 +14,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { ClusterSpec, NodeSpec } from "../components/config/spec";
+import type { ClusterSpec } from "../components/config/spec";
+import { CONTROL_PLANE_ADDRESSES, WORKER_ADDRESSES, testSpec } from "./support/spec";
 import {
   commandScript,
   kubernetesTriggers,
@@ -32,55 +33,17 @@ const SYSTEM_PATH = "/usr/bin:/bin";
 /** A talosconfig nobody could mistake for other output: it must never show up anywhere but the temp file. */
 const TALOSCONFIG = "context: home\ncontexts:\n  home:\n    key: SECRET-KEY-d6f1c0ffee\n";
 
-const CP = ["10.0.0.1", "10.0.0.2", "10.0.0.3"];
-const WK = ["10.0.0.11", "10.0.0.12", "10.0.0.13", "10.0.0.14"];
+const CP = CONTROL_PLANE_ADDRESSES;
+const WK = WORKER_ADDRESSES.slice(0, 4);
 
-function node(name: string, address: string, role: NodeSpec["role"], index: number): NodeSpec {
-  return {
-    name,
-    hostname: name,
-    address,
-    role,
-    installDisk: { path: "/dev/sda" },
-    labels: {},
-    taints: {},
-    patches: [],
-    index,
-  };
-}
-
-function makeSpec(o: {
-  workers?: number;
-  talos: string;
-  k8s: string;
-  batch?: number;
-  snapshotDir: string;
-}): ClusterSpec {
-  const controlPlanes = CP.map((a, i) => node(`cp-${i + 1}`, a, "controlplane", i));
-  const workers = WK.slice(0, o.workers ?? 3).map((a, i) =>
-    node(`worker-${i + 1}`, a, "worker", CP.length + i),
-  );
-  return {
-    clusterName: "home",
-    endpoint: "https://10.0.0.1:6443",
+const makeSpec = (o: { workers?: number; talos: string; k8s: string; batch?: number; snapshotDir: string }) =>
+  testSpec({
     talosVersion: o.talos,
     kubernetesVersion: o.k8s,
-    nodes: [...controlPlanes, ...workers],
-    controlPlanes,
-    workers,
-    bootstrapNode: controlPlanes[0],
-    cni: { name: "flannel", version: "builtin", kubeProxyReplacement: false },
-    podSubnets: ["10.244.0.0/16"],
-    serviceSubnets: ["10.96.0.0/12"],
-    patches: { all: [], controlplane: [], worker: [] },
-    allowSchedulingOnControlPlanes: false,
-    extensions: [],
-    resetOnDestroy: false,
-    upgrade: { workerBatchSize: o.batch ?? 1, snapshotDir: o.snapshotDir, nodeTimeout: "30m" },
-    timeouts: { apply: "10m", bootstrap: "10m", kubeconfig: "10m", health: "10m" },
-    warnings: [],
-  };
-}
+    workers: o.workers,
+    workerBatchSize: o.batch,
+    snapshotDir: o.snapshotDir,
+  });
 
 const image = (talos: string) => `ghcr.io/siderolabs/installer:${talos}`;
 
