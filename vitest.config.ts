@@ -6,6 +6,9 @@ export default defineConfig({
     // Pulumi's runtime keeps its settings in process-global state: each test file gets its own process.
     pool: "forks",
     isolate: true,
+    // CI reads the totals back from this file to print one closing summary line.
+    reporters: process.env.CI ? ["default", "json"] : ["default"],
+    outputFile: { json: "bin/vitest-results.json" },
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },
