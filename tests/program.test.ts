@@ -126,12 +126,47 @@ describe("the home stack (Pulumi.home.yaml)", async () => {
     expect(String(run.outputs.talosconfig)).toContain("192.168.1.10");
   });
 
-  it("gates health on the CNI and on every node's apply", () => {
-    const [health] = run.mocks.invokes.filter((i) => i.token === T.health);
-    expect(health.inputs).toMatchObject({
+  it("checks the whole cluster's health, workers included, once the CNI is in", () => {
+    const full = run.mocks.invokes.filter((i) => i.token === T.health && !i.inputs.skipKubernetesChecks);
+    expect(full).toHaveLength(1);
+    expect(full[0].inputs).toMatchObject({
       controlPlaneNodes: ["192.168.1.10"],
       workerNodes: ["192.168.1.11"],
     });
+  });
+});
+
+describe("gates", () => {
+  const home = () => stackConfigFromFile("Pulumi.home.yaml");
+  /** A step that never finishes: what waits on it must not start. */
+  const never = () => new Promise<never>(() => undefined);
+
+  it("the CNI waits for the control planes to pass Talos's boot checks", async () => {
+    const run = await runProgram(home(), {
+      beforeLoad: (mocks) => {
+        const call = mocks.call.bind(mocks);
+        mocks.call = (args) =>
+          args.token === T.health && args.inputs.skipKubernetesChecks ? never() : call(args);
+      },
+    });
+    expect(run.error).toBeUndefined();
+    expect(run.byType(T.kubeconfig)).toHaveLength(1);
+    expect(run.byType("pulumi:providers:kubernetes")).toEqual([]);
+    expect(run.byType(T.release)).toEqual([]);
+  });
+
+  it("the final health check waits for the CNI", async () => {
+    const run = await runProgram(home(), {
+      beforeLoad: (mocks) => {
+        const newResource = mocks.newResource.bind(mocks);
+        mocks.newResource = (args) => (args.type === T.release ? never() : newResource(args));
+      },
+    });
+    expect(run.error).toBeUndefined();
+    expect(run.mocks.invokes.some((i) => i.token === T.health && i.inputs.skipKubernetesChecks)).toBe(true);
+    expect(run.mocks.invokes.filter((i) => i.token === T.health && !i.inputs.skipKubernetesChecks)).toEqual(
+      [],
+    );
   });
 });
 

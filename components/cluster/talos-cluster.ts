@@ -138,9 +138,29 @@ export class TalosCluster extends pulumi.ComponentResource {
     );
     this.kubeconfig = pulumi.secret(kubeconfig.kubeconfigRaw);
 
+    // With CNI `none`, nodes give the CNI about ten minutes before they reboot, and the API server only
+    // answers once etcd is healthy: the CNI goes in as soon as the control planes pass Talos's boot checks.
+    const controlPlanesBooted = pulumi.runtime.isDryRun()
+      ? undefined
+      : talos.getHealthOutput(
+          {
+            clientConfiguration,
+            controlPlaneNodes: controlPlaneAddresses,
+            workerNodes: [],
+            endpoints: controlPlaneAddresses,
+            skipKubernetesChecks: true,
+            timeouts: { read: spec.timeouts.health },
+          },
+          { parent: this, dependsOn: [kubeconfig, ...spec.controlPlanes.map((n) => applies[n.name])] },
+        );
     const provider = new k8s.Provider(
       `${name}-k8s`,
-      { kubeconfig: this.kubeconfig, enableServerSideApply: true },
+      {
+        kubeconfig: controlPlanesBooted
+          ? pulumi.secret(pulumi.all([this.kubeconfig, controlPlanesBooted]).apply(([k]) => k))
+          : this.kubeconfig,
+        enableServerSideApply: true,
+      },
       { parent: this },
     );
     this.network = new ClusterNetwork(`${name}-cni`, { spec, provider }, { parent: this });

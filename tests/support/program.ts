@@ -44,9 +44,14 @@ export interface ProgramRun {
  */
 export async function runProgram(
   config: Record<string, string>,
-  opts: Omit<InstallMocksOptions, "config"> = {},
+  opts: Omit<InstallMocksOptions, "config"> & {
+    /** Adjusts the installed mocks before the program loads (e.g. to hold one step back). */
+    beforeLoad?: (mocks: StrictMocks) => void;
+  } = {},
 ): Promise<ProgramRun> {
-  const mocks = await installMocks({ stack: "home", ...opts, config });
+  const { beforeLoad, ...mockOptions } = opts;
+  const mocks = await installMocks({ stack: "home", ...mockOptions, config });
+  beforeLoad?.(mocks);
   // The project's modules load anew; @pulumi/pulumi (externalized) keeps the one runtime the mocks are in.
   vi.resetModules();
   let exports: Record<string, unknown> = {};
