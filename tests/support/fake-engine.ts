@@ -27,6 +27,7 @@ import * as resourceProto from "@pulumi/pulumi/proto/resource_pb";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import * as gempty from "google-protobuf/google/protobuf/empty_pb";
 import * as gstruct from "google-protobuf/google/protobuf/struct_pb";
+import type { PendingRequest } from "./mocks";
 
 /** The type token the SDK registers the root stack resource under. */
 export const ROOT_STACK_TYPE = "pulumi:pulumi:Stack";
@@ -138,28 +139,11 @@ export interface RecordedPackage {
 }
 
 /**
- * What strict mocks (tests/support/mocks.ts) can be told about the request they are about to answer: the
- * registration options `pulumi.runtime.Mocks` alone never sees. Called right before `newResource`/`call`.
+ * What strict mocks can be told about the request they are about to answer: the registration options
+ * `pulumi.runtime.Mocks` alone never sees. Called right before `newResource`/`call`. The mocks fill in
+ * `record`; the engine then adds the URN to it.
  */
-export interface RequestAnnotation {
-  kind: "register" | "read" | "invoke";
-  type: string;
-  name?: string;
-  version?: string;
-  pluginDownloadURL?: string;
-  additionalSecretOutputs?: string[];
-  parent?: string;
-  dependencies?: string[];
-  protect?: boolean;
-  ignoreChanges?: string[];
-  retainOnDelete?: boolean;
-  deleteBeforeReplace?: boolean;
-  replaceOnChanges?: string[];
-  deletedWith?: string;
-  remote?: boolean;
-  /** Filled in by the mocks with their own record; the engine then adds the URN to it. */
-  record?: { urn?: string } | object;
-}
+export type RequestAnnotation = PendingRequest;
 
 export type EngineMocks = pulumi.runtime.Mocks & { annotateNext?(meta: RequestAnnotation): void };
 
