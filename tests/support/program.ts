@@ -1,29 +1,25 @@
 /**
  * Runs the real `index.ts` under the strict mocks, as `pulumi up`/`preview` would with a given stack config.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
-import * as YAML from "yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { vi } from "vitest";
 import { installMocks, type InstallMocksOptions, type RecordedResource, type StrictMocks } from "./mocks";
 import { promiseOf } from "./outputs";
+import { encodeStackConfig, loadStackConfig } from "./run-program";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 
-/** A stack file's `config:` as the CLI hands it to the program: strings, objects and lists as JSON. */
+/** A stack file's `config:` (e.g. `Pulumi.home.yaml`) as the CLI hands it to the program. */
 export function stackConfigFromFile(file: string): Record<string, string> {
-  const doc = YAML.parse(fs.readFileSync(path.join(PROJECT_ROOT, file), "utf8")) as {
-    config?: Record<string, unknown>;
-  };
-  return encodeConfig(doc.config ?? {});
+  const stack = /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1];
+  if (!stack) throw new Error(`${file} is not a stack file name (Pulumi.<stack>.yaml)`);
+  return loadStackConfig(PROJECT_ROOT, "homelab", stack);
 }
 
-/** Encodes config values as the CLI does. */
+/** Inline stack config, encoded as the CLI does. */
 export function encodeConfig(config: Record<string, unknown>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(config)) out[k] = typeof v === "string" ? v : JSON.stringify(v);
-  return out;
+  return encodeStackConfig(config, "homelab");
 }
 
 export interface ProgramRun {

@@ -113,12 +113,23 @@ function readProjectFile(programDir: string): ProjectFile {
 export function loadStackConfig(programDir: string, project: string, stack: string): Record<string, string> {
   const file = path.join(programDir, `Pulumi.${stack}.yaml`);
   const doc = (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}) as Record<string, unknown>;
-  const config = (doc["config"] ?? {}) as Record<string, unknown>;
+  return encodeStackConfig((doc["config"] ?? {}) as Record<string, unknown>, project, file);
+}
+
+/**
+ * Config values as the CLI hands them to a program: keys namespaced (`project:key`), strings as they are,
+ * lists and maps as JSON. `source` names the file in the error for an encrypted value.
+ */
+export function encodeStackConfig(
+  config: Record<string, unknown>,
+  project: string,
+  source = "stack config",
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(config)) {
     const fullKey = key.includes(":") ? key : `${project}:${key}`;
     if (value !== null && typeof value === "object" && !Array.isArray(value) && "secure" in value) {
-      throw new Error(`${file}: ${key} is an encrypted secret; the harness cannot decrypt it`);
+      throw new Error(`${source}: ${key} is an encrypted secret; the harness cannot decrypt it`);
     }
     out[fullKey] =
       typeof value === "string"
