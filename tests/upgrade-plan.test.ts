@@ -8,22 +8,12 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { NodeSpec } from "../components/config/spec";
 import { checkKubernetesUpgradePath, checkTalosUpgradePath, planRollout } from "../components/upgrade/plan";
+import { testNode } from "./support/spec";
 
 const LIB = path.join(__dirname, "..", "components", "upgrade", "scripts", "lib.sh");
 
-function node(name: string, role: NodeSpec["role"], index: number): NodeSpec {
-  return {
-    name,
-    hostname: name,
-    address: `10.0.${role === "controlplane" ? 0 : 1}.${index + 1}`,
-    role,
-    installDisk: { path: "/dev/sda" },
-    labels: {},
-    taints: {},
-    patches: [],
-    index,
-  };
-}
+const node = (name: string, role: NodeSpec["role"], index: number): NodeSpec =>
+  testNode(name, `10.0.${role === "controlplane" ? 0 : 1}.${index + 1}`, role, index);
 
 function cluster(controlPlanes: number, workers: number, workerBatchSize: number) {
   return {
