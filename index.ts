@@ -4,7 +4,8 @@ import { TalosCluster } from "./components/cluster/talos-cluster";
 import { loadClusterSpec } from "./components/config/load";
 
 const spec = loadClusterSpec();
-const cluster = new TalosCluster(spec.clusterName, { spec });
+// A fixed name: resource URNs (above all the protected machine secrets') must not follow the cluster name.
+const cluster = new TalosCluster("homelab", { spec });
 
 /** Admin kubeconfig (secret): `pulumi stack output kubeconfig --show-secrets > kubeconfig`. */
 export const kubeconfig = cluster.kubeconfig;

@@ -170,6 +170,18 @@ describe("gates", () => {
   });
 });
 
+describe("renaming", () => {
+  it("a new clusterName keeps every resource's name, so the machine secrets are never re-created", async () => {
+    const names = (run: ProgramRun) => run.resources.map((r) => `${r.type}::${r.name}`).sort();
+    const before = await runProgram(cluster(1, 1));
+    const after = await runProgram(cluster(1, 1, { "homelab:clusterName": "lab" }));
+    expect(after.error).toBeUndefined();
+    expect(names(after)).toEqual(names(before));
+    const invoke = after.mocks.invokes.find((i) => i.token === T.machineConfig)!;
+    expect(invoke.inputs.clusterName).toBe("lab");
+  });
+});
+
 describe("scaling", () => {
   it("one node: a complete graph with a single apply", async () => {
     const run = await runProgram(cluster(1, 0));
