@@ -1,7 +1,7 @@
 /**
  * The strict mocks are only worth something if they reject what the real engine and provider would reject
- * and answer what they would answer. These tests drive them through the real bindings
- * (components/talos/provider.ts) and the SDK's mock monitor, as every other test file does.
+ * and answer what they would answer. These tests drive them through the generated
+ * @pulumiverse/talos SDK (sdks/talos) and the SDK's mock monitor, as every other test file does.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
@@ -9,7 +9,7 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { installMocks, type StrictMocks } from "./support/mocks";
 import { failureOf, failureOfResource, isKnown, isSecret, promiseOf, settle } from "./support/outputs";
 
-type Provider = typeof import("../components/talos/provider");
+type Provider = typeof import("@pulumiverse/talos");
 let mocks: StrictMocks;
 let talos: Provider;
 
@@ -22,7 +22,7 @@ beforeAll(async () => {
         ? HEALTH_TIMEOUT
         : undefined,
   });
-  talos = await import("../components/talos/provider");
+  talos = await import("@pulumiverse/talos");
 });
 
 beforeEach(() => mocks.reset());
@@ -71,15 +71,18 @@ describe("strictness", () => {
   });
 
   it("fails a Talos resource missing a required input", async () => {
-    const kc = new talos.Kubeconfig("kc", {
-      node: undefined as unknown as string,
-      clientConfiguration: creds,
-    });
+    // The generated SDK refuses this itself; a raw registration shows the mocks would too.
+    const kc = new RawResource(
+      "talos:cluster/kubeconfig:Kubeconfig",
+      "kc",
+      { clientConfiguration: creds },
+      pinned,
+    );
     expect((await failureOfResource(kc))?.message).toContain('missing required input "node"');
   });
 
   it("fails a required invoke input that is missing", async () => {
-    const out = talos.getHealthOutput({
+    const out = talos.cluster.getHealthOutput({
       clientConfiguration: creds,
       controlPlaneNodes: ["10.0.0.1"],
       endpoints: undefined as unknown as string[],
@@ -89,13 +92,13 @@ describe("strictness", () => {
 
   it("fails a clientConfiguration without its clientKey", async () => {
     const partial = { caCertificate: "Y2E=", clientCertificate: "Y3J0" } as unknown as typeof creds;
-    const bs = new talos.Bootstrap("bs", { node: "10.0.0.1", clientConfiguration: partial });
+    const bs = new talos.machine.Bootstrap("bs", { node: "10.0.0.1", clientConfiguration: partial });
     const err = await failureOfResource(bs);
     expect(err?.message).toContain("clientConfiguration.clientKey: missing required field");
   });
 
   it("fails an object field the provider's type does not have", async () => {
-    const bs = new talos.Bootstrap("bs", {
+    const bs = new talos.machine.Bootstrap("bs", {
       node: "10.0.0.1",
       clientConfiguration: { ...creds, ca: "x" } as typeof creds,
     });
@@ -103,7 +106,7 @@ describe("strictness", () => {
   });
 
   it("fails a value of the wrong primitive type", async () => {
-    const ca = new talos.ConfigurationApply("ca", {
+    const ca = new talos.machine.ConfigurationApply("ca", {
       node: "10.0.0.1",
       clientConfiguration: creds,
       machineConfigurationInput: "version: v1alpha1\n",
@@ -113,7 +116,7 @@ describe("strictness", () => {
   });
 
   it("fails values the provider itself rejects at plan time", async () => {
-    const ca = new talos.ConfigurationApply("ca", {
+    const ca = new talos.machine.ConfigurationApply("ca", {
       node: "10.0.0.1",
       clientConfiguration: creds,
       machineConfigurationInput: "version: v1alpha1\n",
@@ -135,7 +138,7 @@ describe("strictness", () => {
   });
 
   it("lets a test fail an invoke the way the provider would", async () => {
-    const out = talos.getHealthOutput({
+    const out = talos.cluster.getHealthOutput({
       clientConfiguration: creds,
       controlPlaneNodes: ["10.0.0.99"],
       endpoints: ["10.0.0.99"],
@@ -161,8 +164,8 @@ describe("strictness", () => {
 
 describe("a valid Secrets -> configuration -> ConfigurationApply chain", () => {
   it("succeeds with realistic, secret outputs", async () => {
-    const secrets = new talos.Secrets("secrets", { talosVersion: "v1.13.9" });
-    const machineConfig = talos.getMachineConfigurationOutput({
+    const secrets = new talos.machine.Secrets("secrets", { talosVersion: "v1.13.9" });
+    const machineConfig = talos.machine.getConfigurationOutput({
       clusterName: "homelab",
       clusterEndpoint: "https://192.168.1.9:6443",
       machineSecrets: secrets.machineSecrets,
@@ -170,7 +173,7 @@ describe("a valid Secrets -> configuration -> ConfigurationApply chain", () => {
       talosVersion: "v1.13.9",
       kubernetesVersion: "1.36.2",
     });
-    const apply = new talos.ConfigurationApply("cp-1", {
+    const apply = new talos.machine.ConfigurationApply("cp-1", {
       node: "192.168.1.10",
       clientConfiguration: secrets.clientConfiguration,
       machineConfigurationInput: machineConfig.machineConfiguration,
@@ -206,17 +209,21 @@ describe("a valid Secrets -> configuration -> ConfigurationApply chain", () => {
 
     await settle();
     expect(mocks.problems).toEqual([]);
-    const recorded = mocks.resources.find((r) => r.type === talos.TOKENS.configurationApply);
+    const recorded = mocks.resources.find(
+      (r) => r.type === "talos:machine/configurationApply:ConfigurationApply",
+    );
     expect(recorded?.secretInputs).toEqual(
       expect.arrayContaining(["machineConfigurationInput", "clientConfiguration"]),
     );
-    expect(recorded?.urn).toBe(`urn:pulumi:test::homelab::${talos.TOKENS.configurationApply}::cp-1`);
+    expect(recorded?.urn).toBe(
+      `urn:pulumi:test::homelab::${"talos:machine/configurationApply:ConfigurationApply"}::cp-1`,
+    );
     expect(recorded?.options).toMatchObject(pinned);
   });
 
   it("renders a worker config without the control plane's keys", async () => {
-    const secrets = new talos.Secrets("secrets-w");
-    const cfg = talos.getMachineConfigurationOutput({
+    const secrets = new talos.machine.Secrets("secrets-w");
+    const cfg = talos.machine.getConfigurationOutput({
       clusterName: "homelab",
       clusterEndpoint: "https://192.168.1.9:6443",
       machineSecrets: secrets.machineSecrets,
@@ -234,8 +241,8 @@ describe("a valid Secrets -> configuration -> ConfigurationApply chain", () => {
   });
 
   it("answers a kubeconfig and a talosconfig that point where they should", async () => {
-    const secrets = new talos.Secrets("secrets-k");
-    const kc = new talos.Kubeconfig("kc", {
+    const secrets = new talos.machine.Secrets("secrets-k");
+    const kc = new talos.cluster.Kubeconfig("kc", {
       node: "192.168.1.10",
       clientConfiguration: secrets.clientConfiguration,
     });
@@ -246,7 +253,7 @@ describe("a valid Secrets -> configuration -> ConfigurationApply chain", () => {
     expect(kcc?.host).toBe("https://192.168.1.10:6443");
     expect(await isSecret(kc.kubeconfigRaw)).toBe(true);
 
-    const tc = talos.getClientConfigurationOutput({
+    const tc = talos.client.getConfigurationOutput({
       clusterName: "homelab",
       clientConfiguration: secrets.clientConfiguration,
       endpoints: ["192.168.1.10"],
@@ -259,8 +266,8 @@ describe("a valid Secrets -> configuration -> ConfigurationApply chain", () => {
   });
 
   it("gives a schematic the deterministic sha256 id the Image Factory would", async () => {
-    const a = new talos.Schematic("a", { schematic: "customization: {}\n" });
-    const b = new talos.Schematic("b", { schematic: "customization: {}\n" });
+    const a = new talos.imagefactory.Schematic("a", { schematic: "customization: {}\n" });
+    const b = new talos.imagefactory.Schematic("b", { schematic: "customization: {}\n" });
     const idA = await promiseOf(a.id);
     expect(idA).toMatch(/^[0-9a-f]{64}$/);
     expect(await promiseOf(b.id)).toBe(idA);
@@ -309,19 +316,19 @@ describe("in a preview of a new stack", () => {
   });
 
   it("accepts unknown inputs and answers unknown for what only creating would tell", async () => {
-    const secrets = new talos.Secrets("secrets-p");
-    const cfg = talos.getMachineConfigurationOutput({
+    const secrets = new talos.machine.Secrets("secrets-p");
+    const cfg = talos.machine.getConfigurationOutput({
       clusterName: "homelab",
       clusterEndpoint: "https://192.168.1.9:6443",
       machineSecrets: secrets.machineSecrets,
       machineType: "controlplane",
     });
-    const apply = new talos.ConfigurationApply("cp-p", {
+    const apply = new talos.machine.ConfigurationApply("cp-p", {
       node: "192.168.1.10",
       clientConfiguration: secrets.clientConfiguration,
       machineConfigurationInput: cfg.machineConfiguration,
     });
-    const kc = new talos.Kubeconfig("kc-p", {
+    const kc = new talos.cluster.Kubeconfig("kc-p", {
       node: "192.168.1.10",
       clientConfiguration: secrets.clientConfiguration,
     });
@@ -339,8 +346,8 @@ describe("in a preview of a new stack", () => {
   });
 
   it("still rejects what would be wrong whatever the unknowns resolve to", async () => {
-    const secrets = new talos.Secrets("secrets-q");
-    const bs = new talos.Bootstrap("bs-q", {
+    const secrets = new talos.machine.Secrets("secrets-q");
+    const bs = new talos.machine.Bootstrap("bs-q", {
       node: "192.168.1.10",
       clientConfiguration: secrets.clientConfiguration,
       timeouts: { create: "soon" },

@@ -6,7 +6,7 @@ import { canonicalYaml } from "../machine/canonical";
 import { MachineConfigs } from "../machine/configs";
 import { installerImage, schematicYaml } from "../machine/image";
 import { nodePatches } from "../machine/patches";
-import * as talos from "../talos/provider";
+import * as talos from "@pulumiverse/talos";
 import { ClusterUpgrade } from "../upgrade";
 
 export interface TalosClusterArgs {
@@ -31,12 +31,12 @@ export class TalosCluster extends pulumi.ComponentResource {
   /** Installer image every node installs and upgrades to. */
   public readonly installerImage: pulumi.Output<string>;
   /** The machine secrets; protected, since losing them is losing the cluster. */
-  public readonly secrets: talos.Secrets;
+  public readonly secrets: talos.machine.Secrets;
   /** The talosctl rollout (OS upgrades, then Kubernetes) that configuration waits for. */
   public readonly upgrade: ClusterUpgrade;
   /** Config applies by node name. */
-  public readonly applies: Readonly<Record<string, talos.ConfigurationApply>>;
-  public readonly bootstrap: talos.Bootstrap;
+  public readonly applies: Readonly<Record<string, talos.machine.ConfigurationApply>>;
+  public readonly bootstrap: talos.machine.Bootstrap;
   public readonly network: ClusterNetwork;
   /** Talos health-check id once the cluster passed it after the CNI (unknown during preview). */
   public readonly health: pulumi.Output<string | undefined>;
@@ -47,17 +47,24 @@ export class TalosCluster extends pulumi.ComponentResource {
     const controlPlaneAddresses = spec.controlPlanes.map((n) => n.address);
     const allAddresses = spec.nodes.map((n) => n.address);
 
-    this.secrets = new talos.Secrets(
+    this.secrets = new talos.machine.Secrets(
       `${name}-secrets`,
       { talosVersion: spec.talosVersion },
       // A new bundle would be a new cluster CA: nothing may replace it, not even a Talos bump.
-      { parent: this, protect: true, ignoreChanges: ["talosVersion"] },
+      {
+        parent: this,
+        protect: true,
+        ignoreChanges: ["talosVersion"],
+        // The provider returns the keys inside these as secrets; asking for the whole outputs keeps them secret
+        // whatever a provider release does (the generated SDK lists only top-level secret outputs).
+        additionalSecretOutputs: ["machineSecrets", "clientConfiguration"],
+      },
     );
     const clientConfiguration = this.secrets.clientConfiguration;
 
     const schematic =
       spec.extensions.length > 0
-        ? new talos.Schematic(
+        ? new talos.imagefactory.Schematic(
             `${name}-schematic`,
             { schematic: schematicYaml(spec.extensions) },
             { parent: this },
@@ -68,8 +75,8 @@ export class TalosCluster extends pulumi.ComponentResource {
       : pulumi.output(installerImage(spec.talosVersion));
 
     this.talosconfig = pulumi.secret(
-      talos
-        .getClientConfigurationOutput(
+      talos.client
+        .getConfigurationOutput(
           {
             clusterName: spec.clusterName,
             clientConfiguration,
@@ -101,14 +108,14 @@ export class TalosCluster extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const applies: Record<string, talos.ConfigurationApply> = {};
+    const applies: Record<string, talos.machine.ConfigurationApply> = {};
     for (const node of spec.nodes) {
       applies[node.name] = this.applyNode(name, spec, node, configs, clientConfiguration);
     }
     this.applies = applies;
 
     const bootstrapAddress = spec.bootstrapNode.address;
-    this.bootstrap = new talos.Bootstrap(
+    this.bootstrap = new talos.machine.Bootstrap(
       `${name}-bootstrap`,
       {
         node: bootstrapAddress,
@@ -126,7 +133,7 @@ export class TalosCluster extends pulumi.ComponentResource {
       },
     );
 
-    const kubeconfig = new talos.Kubeconfig(
+    const kubeconfig = new talos.cluster.Kubeconfig(
       `${name}-kubeconfig`,
       {
         node: bootstrapAddress,
@@ -134,7 +141,11 @@ export class TalosCluster extends pulumi.ComponentResource {
         clientConfiguration,
         timeouts: { create: spec.timeouts.kubeconfig, update: spec.timeouts.kubeconfig },
       },
-      { parent: this, dependsOn: [this.bootstrap] },
+      {
+        parent: this,
+        dependsOn: [this.bootstrap],
+        additionalSecretOutputs: ["kubernetesClientConfiguration"],
+      },
     );
     this.kubeconfig = pulumi.secret(kubeconfig.kubeconfigRaw);
 
@@ -142,7 +153,7 @@ export class TalosCluster extends pulumi.ComponentResource {
     // answers once etcd is healthy: the CNI goes in as soon as the control planes pass Talos's boot checks.
     const controlPlanesBooted = pulumi.runtime.isDryRun()
       ? undefined
-      : talos.getHealthOutput(
+      : talos.cluster.getHealthOutput(
           {
             clientConfiguration,
             controlPlaneNodes: controlPlaneAddresses,
@@ -168,7 +179,7 @@ export class TalosCluster extends pulumi.ComponentResource {
     // Health is an invoke: it would run (and wait) at every preview. It gates `up` only.
     this.health = pulumi.runtime.isDryRun()
       ? pulumi.output(undefined)
-      : talos
+      : talos.cluster
           .getHealthOutput(
             {
               clientConfiguration,
@@ -197,9 +208,9 @@ export class TalosCluster extends pulumi.ComponentResource {
     spec: ClusterSpec,
     node: NodeSpec,
     configs: MachineConfigs,
-    clientConfiguration: pulumi.Input<talos.ClientConfigurationArgs>,
-  ): talos.ConfigurationApply {
-    return new talos.ConfigurationApply(
+    clientConfiguration: pulumi.Input<talos.types.input.machine.ClientConfiguration>,
+  ): talos.machine.ConfigurationApply {
+    return new talos.machine.ConfigurationApply(
       `${name}-${node.name}`,
       {
         node: node.address,

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec, NodeRole } from "../config/spec";
-import * as talos from "../talos/provider";
+import * as talos from "@pulumiverse/talos";
 import { canonicalYaml } from "./canonical";
 import { rolePatches } from "./patches";
 
@@ -8,7 +8,7 @@ export interface MachineConfigsArgs {
   /** The validated cluster spec. */
   readonly spec: ClusterSpec;
   /** Output of the machine secrets resource. */
-  readonly machineSecrets: pulumi.Input<talos.MachineSecrets>;
+  readonly machineSecrets: pulumi.Input<talos.types.input.machine.MachineSecrets>;
   /** Installer image for install and reinstall (Image Factory or ghcr). */
   readonly installerImage: pulumi.Input<string>;
   /** Resources the generation must wait for (e.g. a finished upgrade), none by default. */
@@ -29,8 +29,8 @@ export class MachineConfigs extends pulumi.ComponentResource {
     super("homelab:machine:MachineConfigs", name, {}, opts);
     const generate = (role: NodeRole) =>
       pulumi.secret(
-        talos
-          .getMachineConfigurationOutput(
+        talos.machine
+          .getConfigurationOutput(
             {
               clusterName: args.spec.clusterName,
               clusterEndpoint: args.spec.endpoint,

@@ -1,8 +1,8 @@
 /**
  * The provider plugin versions every resource must be managed by.
  *
- * - Talos: the pulumiverse provider has no npm SDK here; the program pins it in
- *   `components/talos/provider.ts` and this constant must match it (a test checks).
+ * - Talos: the program uses the @pulumiverse/talos SDK generated into sdks/talos, which asks for the plugin
+ *   version in its package.json (`pulumi.version`); this constant must match it (a test checks).
  * - Kubernetes and Command: the npm SDK version is the plugin version it asks the engine for, so the pin is
  *   whatever the project's `package.json` pins exactly. A Renovate bump of the SDK moves the pin with it; a
  *   range there, or a resource asking for any other version, is a violation.

@@ -2,7 +2,6 @@ import { UnknownValueError } from "@pulumi/policy";
 import * as fs from "fs";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
-import { TALOS_PROVIDER_VERSION as PROGRAM_TALOS_PROVIDER_VERSION } from "../../components/talos/provider";
 import { pinsFromPackageJson, projectPins, TALOS_PROVIDER_VERSION } from "../rules/pins";
 import {
   applyModeNoForcedReboot,
@@ -96,7 +95,13 @@ describe("talos-machine-secrets-protected", () => {
 
 describe("provider-versions-pinned", () => {
   it("pins the same Talos provider the program uses, and the Kubernetes SDK from package.json", () => {
-    expect(TALOS_PROVIDER_VERSION).toBe(PROGRAM_TALOS_PROVIDER_VERSION);
+    // The generated SDK (sdks/talos) asks the engine for the plugin version in its package.json.
+    const sdk = JSON.parse(
+      fs.readFileSync(path.join(__dirname, "..", "..", "sdks", "talos", "package.json"), "utf8"),
+    ) as {
+      pulumi: { version: string };
+    };
+    expect(TALOS_PROVIDER_VERSION).toBe(sdk.pulumi.version);
     expect(K8S_VERSION).toMatch(/^\d+\.\d+\.\d+$/);
     expect(projectPins().kubernetes).toBe(K8S_VERSION);
     expect(projectPins().command).toBe(rootPackageJson.dependencies["@pulumi/command"]);
