@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `npm run acceptance [-- <stack>]`: checks ADR 0004's confirmation list against the real cluster of a stack
-# (default: home), after `pulumi up`. Every check runs even when an earlier one failed; the summary has one
-# line per check and the exit status is 0 only when all of them pass.
+# `npm run acceptance [-- <stack>]`: checks ADR 0004's confirmation list (docs/adr/0004-talos-linux.md) against
+# the real cluster of a stack (default: home), after `pulumi up`. Every check runs even when an earlier one
+# failed; the summary has one line per check and the exit status is 0 only when all of them pass.
 #
 #   bootstrap  .github/scripts/post-deploy-check.sh: sane outputs, `talosctl health`, every node Ready on the
 #              Talos and Kubernetes versions the stack asks for

@@ -30,7 +30,7 @@ const SELF_HOSTED = ["self-hosted", "linux", "x64", "homelab"];
 const FORK_GUARD = "github.event.pull_request.head.repo.full_name == github.repository";
 const PULUMI_ACTION = "pulumi/actions";
 const PULUMI_VERSION_FILE = ".github/pulumi-version";
-const SECRETS_DOC = "README.md";
+const SECRETS_DOC = "docs/continuous-deployment.md";
 
 // ---------------------------------------------------------------------------------------------------------
 // Workflows
