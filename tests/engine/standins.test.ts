@@ -1,81 +1,27 @@
 /**
- * The stand-in provider plugins (tests/engine/standins) on their own: what they decide (replace or update per
- * property, unknowns in previews, secret outputs), what they run, what they journal, and the injected failures;
- * all in-process except one gRPC round trip. Then one smoke test with the real Pulumi CLI: set PULUMI_BIN to the
- * 3.274.1 binary. The CLI runs only in a loopback-only network namespace: outside one, the test re-runs itself
- * under `unshare --net` (ENGINE_NETNS=1 marks that inner run, which refuses to run anywhere else).
+ * The talos stand-in on its own: what it decides (update or replace per property, unknowns in previews, secret
+ * outputs), what its simulated nodes allow, what the journal keeps and the injected failures. The other
+ * stand-ins are tested beside their code, in tests/engine/standins. Then the one smoke test with the
+ * real Pulumi CLI: set PULUMI_BIN to the 3.274.1 binary. The CLI runs only in a loopback-only network
+ * namespace: outside one, the test re-runs itself under `unshare --net` (ENGINE_NETNS=1 marks that inner run,
+ * which refuses to run anywhere else).
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import * as grpc from "@grpc/grpc-js";
-import * as structproto from "google-protobuf/google/protobuf/struct_pb";
 import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
-import * as provrpc from "@pulumi/pulumi/proto/provider_grpc_pb";
-import * as provproto from "@pulumi/pulumi/proto/provider_pb";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createCommandProvider } from "./standins/command";
+import { describe, expect, it } from "vitest";
 import { Dispatcher } from "./standins/core/dispatch";
 import { readJournal } from "./standins/core/journal";
-import { listen } from "./standins/core/server";
-import { isSecret, reveal, secret, UNKNOWN, type WireMap } from "./standins/core/wire";
+import { isSecret, reveal, UNKNOWN, type WireMap } from "./standins/core/wire";
 import { installStandins } from "./standins/install";
-import { createKubernetesProvider, K8S_TOKENS } from "./standins/kubernetes/provider";
-import { adminKubeconfig } from "./standins/talos/apply";
-import { FUNCTIONS } from "./standins/talos/functions";
 import { TOKENS } from "./standins/talos/plan";
 import { createTalosProvider } from "./standins/talos/provider";
+import { applyInputs, base, machineConfig, newSecrets, plain, useWorkDir } from "./standins/testing";
 
-let work: string;
-let env: NodeJS.ProcessEnv;
-beforeEach(() => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), "standins-"));
-  env = {
-    ...process.env,
-    STANDIN_LOG: path.join(work, "log.jsonl"),
-    STANDIN_STATE: path.join(work, "state"),
-  };
-});
-afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
-
-const urn = (type: string, name: string) => `urn:pulumi:dev::p::${type}::${name}`;
-const base = (type: string, name: string) => ({ urn: urn(type, name), type, name });
-const talos = () => new Dispatcher(createTalosProvider(env), env);
-const plain = (m: WireMap) => reveal(m) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-async function newSecrets(d: Dispatcher) {
-  const r = await d.create({ ...base(TOKENS.secrets, "s"), news: {}, preview: false, timeout: 0 });
-  return r;
-}
-
-/** A controlplane config for `cluster` rendered by the stand-in's data source, as the program gets it. */
-async function machineConfig(d: Dispatcher, extra: WireMap = {}) {
-  const s = plain((await newSecrets(d)).outs);
-  const r = await d.invoke({
-    token: FUNCTIONS.machineConfiguration,
-    preview: false,
-    args: {
-      clusterName: "lab",
-      clusterEndpoint: "https://10.0.0.10:6443",
-      machineType: "controlplane",
-      machineSecrets: s.machineSecrets,
-      ...extra,
-    },
-  });
-  return { secrets: s, result: r, config: plain(r.outputs).machineConfiguration as string };
-}
-
-async function applyInputs(d: Dispatcher, node = "10.0.0.11") {
-  const { secrets, config } = await machineConfig(d);
-  return {
-    node,
-    clientConfiguration: secret(secrets.clientConfiguration),
-    machineConfigurationInput: config,
-    configPatches: [],
-  } as WireMap;
-}
+const w = useWorkDir();
+const talos = () => new Dispatcher(createTalosProvider(w.env), w.env);
 
 describe("talos stand-in", () => {
   it("creates Secrets with every required output, nested keys as secrets, and the bridge's id", async () => {
@@ -299,198 +245,9 @@ describe("talos stand-in", () => {
   });
 });
 
-describe("command stand-in", () => {
-  const cmd = () => new Dispatcher(createCommandProvider(env), env);
-  const T = "command:local:Command";
-
-  it("replaces on a trigger change and updates on any other change", async () => {
-    const d = cmd();
-    const olds = { create: "true", triggers: ["a"] };
-    const diff = (news: WireMap) =>
-      d.diff({ ...base(T, "c"), id: "c1", olds, oldInputs: olds, news, ignoreChanges: [] });
-    expect(await diff({ create: "true", triggers: ["b"] })).toMatchObject({
-      changes: true,
-      replaces: ["triggers"],
-    });
-    expect(await diff({ create: "false", triggers: ["a"] })).toMatchObject({
-      changes: true,
-      diffs: ["create"],
-      replaces: [],
-    });
-    expect(await diff(olds)).toMatchObject({ changes: false });
-  });
-
-  it("runs create with the interpreter and environment, a secret reaching the child but not the journal", async () => {
-    const out = path.join(work, "seen");
-    const news = {
-      create: `printf '%s' "$TOKEN" > ${out}; echo hi; echo warn >&2`,
-      interpreter: ["/bin/bash", "-c"],
-      environment: { TOKEN: secret("s3cr3t-value-42") },
-    };
-    const r = await cmd().create({ ...base(T, "c"), news, preview: false, timeout: 0 });
-    expect(fs.readFileSync(out, "utf8")).toBe("s3cr3t-value-42");
-    expect([reveal(r.outs.stdout), reveal(r.outs.stderr), isSecret(r.outs.stdout)]).toEqual([
-      "hi",
-      "warn",
-      true,
-    ]);
-    expect(r.id).toMatch(/^c[0-9a-f]{8}$/);
-    expect(fs.readFileSync(env.STANDIN_LOG!, "utf8")).not.toContain("s3cr3t-value-42");
-  });
-
-  it("fails the step on a non-zero exit with the provider's message, and runs nothing in a preview", async () => {
-    await expect(
-      cmd().create({ ...base(T, "c"), news: { create: "echo boom; exit 3" }, preview: false, timeout: 0 }),
-    ).rejects.toThrow('exit status 3: running "echo boom; exit 3":\nboom');
-    const marker = path.join(work, "ran");
-    const p = await cmd().create({
-      ...base(T, "c"),
-      news: { create: `touch ${marker}` },
-      preview: true,
-      timeout: 0,
-    });
-    expect([fs.existsSync(marker), p.outs.stdout]).toEqual([false, UNKNOWN]);
-  });
-
-  it("re-runs update (else create) on update with the previous output in the environment, and delete on delete", async () => {
-    const d = cmd();
-    const olds = { create: "echo created", stdout: "created", stderr: "" };
-    const upd = (news: WireMap) =>
-      d.update({ ...base(T, "c"), id: "c1", olds, oldInputs: {}, news, preview: false, ignoreChanges: [] });
-    expect((await upd({ create: 'echo "again after $PULUMI_COMMAND_STDOUT"' })).stdout).toBe(
-      "again after created",
-    );
-    expect((await upd({ create: "echo no", update: "echo updated" })).stdout).toBe("updated");
-    const gone = path.join(work, "deleted");
-    await d.delete({
-      ...base(T, "c"),
-      id: "c1",
-      olds: { create: "true", delete: `echo "$PULUMI_COMMAND_STDOUT" > ${gone}`, stdout: "created" },
-      oldInputs: {},
-    });
-    expect(fs.readFileSync(gone, "utf8")).toBe("created\n");
-  });
-});
-
-describe("kubernetes stand-in", () => {
-  const k8s = () => new Dispatcher(createKubernetesProvider(env), env);
-  const kc = (server: string, crt = "Y2VydA==") => adminKubeconfig("lab", server, "Y2E=", crt, "a2V5");
-
-  it("replaces the provider when the kubeconfig is unknown or its cluster changes, not when only the user does", async () => {
-    const d = k8s();
-    const diff = (news: WireMap) =>
-      d.diffConfig({
-        ...base(K8S_TOKENS.provider, "k"),
-        id: "p",
-        olds: { kubeconfig: kc("https://10.0.0.10:6443") },
-        oldInputs: {},
-        news,
-        ignoreChanges: [],
-      });
-    expect(await diff({ kubeconfig: UNKNOWN })).toMatchObject({ replaces: ["kubeconfig"] });
-    expect(await diff({ kubeconfig: kc("https://10.0.0.20:6443") })).toMatchObject({
-      replaces: ["kubeconfig"],
-    });
-    expect(await diff({ kubeconfig: kc("https://10.0.0.10:6443", "b3RoZXI=") })).toMatchObject({
-      changes: true,
-      replaces: [],
-    });
-    expect(await diff({ kubeconfig: kc("https://10.0.0.10:6443") })).toMatchObject({ changes: false });
-  });
-
-  it("autonames namespaces, replaces on a new name, and returns the live object", async () => {
-    const d = k8s();
-    const seed = Buffer.from("seed");
-    const auto = await d.check({
-      ...base(K8S_TOKENS.namespace, "ns"),
-      olds: {},
-      news: { metadata: {} },
-      randomSeed: seed,
-    });
-    const meta = auto.inputs.metadata as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-    expect(meta.name).toMatch(/^ns-[0-9a-f]{8}$/);
-    expect(meta.annotations["pulumi.com/autonamed"]).toBe("true");
-    const news = {
-      apiVersion: "v1",
-      kind: "Namespace",
-      metadata: { name: "tigera-operator", labels: { a: "1" } },
-    };
-    const c = await d.create({ ...base(K8S_TOKENS.namespace, "ns"), news, preview: false, timeout: 0 });
-    const live = plain(c.outs);
-    expect([c.id, live.metadata.labels["kubernetes.io/metadata.name"], live.status.phase]).toEqual([
-      "tigera-operator",
-      "tigera-operator",
-      "Active",
-    ]);
-    expect(live.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
-    const diff = (m: WireMap) =>
-      d.diff({
-        ...base(K8S_TOKENS.namespace, "ns"),
-        id: c.id,
-        olds: c.outs,
-        oldInputs: news,
-        news: { ...news, metadata: m },
-        ignoreChanges: [],
-      });
-    expect(await diff({ name: "other" })).toMatchObject({ replaces: ["metadata"] });
-    expect(await diff({ name: "tigera-operator", labels: { a: "2" } })).toMatchObject({
-      changes: true,
-      replaces: [],
-    });
-  });
-
-  it("defaults and diffs Helm releases as helm_release.go does", async () => {
-    const d = k8s();
-    await d.configure({ kubeconfig: secret(kc("https://10.0.0.10:6443")), enableServerSideApply: "true" });
-    const news = {
-      name: "cilium",
-      chart: "cilium",
-      version: "1.18.0",
-      values: { ipam: { mode: "kubernetes" } },
-    };
-    const checked = (
-      await d.check({ ...base(K8S_TOKENS.release, "r"), olds: {}, news, randomSeed: Buffer.alloc(0) })
-    ).inputs;
-    expect([checked.namespace, checked.timeout, String(checked.checksum).length]).toEqual([
-      "default",
-      300,
-      64,
-    ]);
-    const unknown = (
-      await d.check({
-        ...base(K8S_TOKENS.release, "r"),
-        olds: {},
-        news: { ...news, namespace: UNKNOWN },
-        randomSeed: Buffer.alloc(0),
-      })
-    ).inputs;
-    expect(unknown.checksum).toBeUndefined();
-    const c = await d.create({ ...base(K8S_TOKENS.release, "r"), news: checked, preview: false, timeout: 0 });
-    expect([c.id, (c.outs.status as WireMap).status, isSecret(c.outs.__inputs)]).toEqual([
-      "default/cilium",
-      "deployed",
-      true,
-    ]);
-    const diff = (n: WireMap) =>
-      d.diff({
-        ...base(K8S_TOKENS.release, "r"),
-        id: c.id,
-        olds: c.outs,
-        oldInputs: checked,
-        news: { ...checked, ...n },
-        ignoreChanges: [],
-      });
-    expect(await diff({ name: "cilium2" })).toMatchObject({ replaces: ["name"] });
-    expect(await diff({ values: { ipam: { mode: "cluster-pool" } } })).toMatchObject({
-      changes: true,
-      replaces: [],
-    });
-  });
-});
-
 describe("journal and failure injection", () => {
   it("fails the first create of a selected resource, succeeds the next, and journals both without secrets", async () => {
-    env.STANDIN_FAIL_ONCE = "homelab-node-1";
+    w.env.STANDIN_FAIL_ONCE = "homelab-node-1";
     const d = talos();
     const inputs = await applyInputs(d);
     const req = {
@@ -503,55 +260,13 @@ describe("journal and failure injection", () => {
       /^Error applying configuration: rpc error: code = Unavailable .*10\.0\.0\.11:50000/,
     );
     expect((await d.create(req)).id).toBe("machine_configuration_apply");
-    const creates = readJournal(env.STANDIN_LOG!).filter(
+    const creates = readJournal(w.env.STANDIN_LOG!).filter(
       (e) => e.token === TOKENS.configurationApply && e.method === "create",
     );
     expect(creates.map((e) => e.result)).toEqual([{ failed: true }, { id: "machine_configuration_apply" }]);
     expect(creates[0].inputs).toMatchObject({ node: "10.0.0.11", clientConfiguration: "[secret]" });
     const key = plain(inputs).clientConfiguration.clientKey as string;
-    expect(fs.readFileSync(env.STANDIN_LOG!, "utf8")).not.toContain(key);
-  });
-
-  it("journals provider configuration from CheckConfig by key only (the engine sends it unwrapped)", async () => {
-    await new Dispatcher(createKubernetesProvider(env), env).checkConfig({
-      ...base(K8S_TOKENS.provider, "k"),
-      olds: {},
-      news: { kubeconfig: "top-secret-kubeconfig" },
-      randomSeed: Buffer.alloc(0),
-    });
-    expect(readJournal(env.STANDIN_LOG!)[0].inputs).toEqual({ kubeconfig: "[config]" });
-  });
-});
-
-describe("gRPC service", () => {
-  it("answers Configure with supportsPreview and keeps secrets wrapped through the Struct encoding", async () => {
-    const { port, server } = await listen(createTalosProvider(env), env);
-    const client = new provrpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-    const done =
-      <T>(resolve: (r: T) => void, reject: (e: unknown) => void) =>
-      (e: grpc.ServiceError | null, r: T) =>
-        e ? reject(e) : resolve(r);
-    try {
-      const conf = await new Promise<provproto.ConfigureResponse>((res, rej) =>
-        client.configure(new provproto.ConfigureRequest().setAcceptsecrets(true), done(res, rej)),
-      );
-      expect(conf.getSupportspreview() && conf.getAcceptsecrets()).toBe(true);
-      const req = new provproto.CreateRequest()
-        .setUrn(urn(TOKENS.secrets, "s"))
-        .setType(TOKENS.secrets)
-        .setProperties(structproto.Struct.fromJavaScript({}));
-      const created = await new Promise<provproto.CreateResponse>((res, rej) =>
-        client.create(req, done(res, rej)),
-      );
-      const outs = created.getProperties()!.toJavaScript() as WireMap;
-      expect([created.getId(), isSecret((outs.clientConfiguration as WireMap).clientKey)]).toEqual([
-        "machine_secrets",
-        true,
-      ]);
-    } finally {
-      client.close();
-      server.forceShutdown();
-    }
+    expect(fs.readFileSync(w.env.STANDIN_LOG!, "utf8")).not.toContain(key);
   });
 });
 
@@ -597,29 +312,29 @@ describe.skipIf(!PULUMI_BIN)("real Pulumi CLI (PULUMI_BIN)", () => {
       expect(output).toMatch(/1 passed/);
       return;
     }
-    const home = path.join(work, "home");
+    const home = path.join(w.dir, "home");
     await installStandins({ pulumiBin: PULUMI_BIN!, pulumiHome: home });
     let talosVersion = "v1.13";
     const program = async () => {
       const s = new TalosSecrets("secrets", talosVersion);
       return { machineSecrets: s.machineSecrets };
     };
-    fs.mkdirSync(path.join(work, "backend"));
+    fs.mkdirSync(path.join(w.dir, "backend"));
     const stack = await LocalWorkspace.createOrSelectStack(
       { stackName: "dev", projectName: "smoke", program },
       {
-        workDir: work,
+        workDir: w.dir,
         pulumiCommand: await PulumiCommand.get({
           root: path.dirname(path.dirname(PULUMI_BIN!)),
           skipVersionCheck: true,
         }),
         envVars: {
           PULUMI_HOME: home,
-          PULUMI_BACKEND_URL: `file://${work}/backend`,
+          PULUMI_BACKEND_URL: `file://${w.dir}/backend`,
           PULUMI_CONFIG_PASSPHRASE: "smoke",
           PULUMI_SKIP_UPDATE_CHECK: "true",
-          STANDIN_LOG: env.STANDIN_LOG!,
-          STANDIN_STATE: env.STANDIN_STATE!,
+          STANDIN_LOG: w.env.STANDIN_LOG!,
+          STANDIN_STATE: w.env.STANDIN_STATE!,
         },
       },
     );
@@ -628,7 +343,7 @@ describe.skipIf(!PULUMI_BIN)("real Pulumi CLI (PULUMI_BIN)", () => {
     expect(await up()).toEqual({ same: 2 });
     talosVersion = "v1.12";
     expect(await up()).toEqual({ replace: 1, same: 1 });
-    const diffs = readJournal(env.STANDIN_LOG!).filter(
+    const diffs = readJournal(w.env.STANDIN_LOG!).filter(
       (e) => e.method === "diff" && e.token === TOKENS.secrets,
     );
     expect(diffs.map((e) => (e.result as WireMap).replaces)).toEqual([[], ["talosVersion"]]);
@@ -636,7 +351,7 @@ describe.skipIf(!PULUMI_BIN)("real Pulumi CLI (PULUMI_BIN)", () => {
     const token = (outputs.machineSecrets.value as { secrets: { bootstrapToken: string } }).secrets
       .bootstrapToken;
     const state = fs.readFileSync(
-      path.join(work, "backend", ".pulumi", "stacks", "smoke", "dev.json"),
+      path.join(w.dir, "backend", ".pulumi", "stacks", "smoke", "dev.json"),
       "utf8",
     );
     expect(token).toMatch(/^[a-z0-9]{6}\./);
