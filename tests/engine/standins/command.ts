@@ -87,13 +87,14 @@ export function runCommand(
     const child = spawn(argv[0], [...argv.slice(1), command], {
       cwd: spec.dir ?? process.cwd(),
       env,
-      stdio: ["pipe", "pipe", "pipe"],
+      // Without `stdin` the child reads /dev/null, as Go's exec does with a nil Stdin.
+      stdio: [spec.stdin !== undefined && spec.stdin !== "" ? "pipe" : "ignore", "pipe", "pipe"],
     });
     let stdout = "";
     let stderr = "";
     let both = "";
-    child.stdout.on("data", (d: Buffer) => ((stdout += d), (both += d)));
-    child.stderr.on("data", (d: Buffer) => ((stderr += d), (both += d)));
+    child.stdout?.on("data", (d: Buffer) => ((stdout += d), (both += d)));
+    child.stderr?.on("data", (d: Buffer) => ((stderr += d), (both += d)));
     child.on("error", (e) =>
       reject(new Error(`fork/exec ${argv[0]}: ${e.message}: running ${JSON.stringify(command)}:\n`)),
     );
@@ -101,7 +102,8 @@ export function runCommand(
       if (code === 0) resolve({ stdout: stdout.replace(/\n$/, ""), stderr: stderr.replace(/\n$/, "") });
       else reject(new Error(`${exitText(code, signal)}: running ${JSON.stringify(command)}:\n${both}`));
     });
-    child.stdin.end(spec.stdin ?? "");
+    child.stdin?.on("error", () => {}); // a command may exit without reading its stdin
+    child.stdin?.end(spec.stdin);
   });
 }
 

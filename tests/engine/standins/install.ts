@@ -43,7 +43,7 @@ export interface InstalledStandins {
   shims: Record<string, string>;
 }
 
-/** Transpiles every stand-in source under STANDINS_DIR to CommonJS in `outDir`, copying JSON files as they are. */
+/** Transpiles the stand-in sources under STANDINS_DIR (not their tests) to CommonJS in `outDir`; JSON is copied. */
 export function buildStandins(outDir: string): void {
   const walk = (rel: string): void => {
     for (const entry of fs.readdirSync(path.join(STANDINS_DIR, rel), { withFileTypes: true })) {
@@ -55,7 +55,11 @@ export function buildStandins(outDir: string): void {
       fs.mkdirSync(path.join(outDir, rel), { recursive: true });
       if (entry.name.endsWith(".json")) {
         fs.copyFileSync(path.join(STANDINS_DIR, from), path.join(outDir, from));
-      } else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts")) {
+      } else if (
+        entry.name.endsWith(".ts") &&
+        !entry.name.endsWith(".test.ts") &&
+        entry.name !== "testing.ts"
+      ) {
         const source = fs.readFileSync(path.join(STANDINS_DIR, from), "utf8");
         const out = ts.transpileModule(source, {
           fileName: from,

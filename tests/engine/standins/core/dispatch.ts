@@ -51,7 +51,7 @@ export class Dispatcher {
   checkConfig(req: CheckRequest): Promise<CheckResponse> {
     const p = this.provider;
     return this.journaled(
-      { method: "checkConfig", token: req.type, urn: req.urn, inputs: req.news },
+      { method: "checkConfig", token: req.type, urn: req.urn, inputs: configKeys(req.news) },
       () => (p.checkConfig ? p.checkConfig(req) : { inputs: req.news }),
       failuresOf,
     );
@@ -62,7 +62,7 @@ export class Dispatcher {
   diffConfig(req: DiffRequest): Promise<DiffResponse> {
     const p = this.provider;
     return this.journaled(
-      { method: "diffConfig", token: req.type, urn: req.urn, inputs: req.news },
+      { method: "diffConfig", token: req.type, urn: req.urn, inputs: configKeys(req.news) },
       () => {
         if (p.diffConfig) return p.diffConfig(req);
         const diffs = changedKeys(req.olds, req.news, ["version"]);
@@ -147,6 +147,15 @@ export class Dispatcher {
     this.log({ method: "injectedFailure", token: type, urn });
     throw new Error(this.provider.injectedFailure(type, news));
   }
+}
+
+/**
+ * Provider configuration as CheckConfig and DiffConfig get it: the engine marshals it there without
+ * KeepSecrets (`provider_plugin.go` CheckConfig/DiffConfig), so a secret (a kubeconfig) arrives in clear and
+ * cannot be told apart. The journal keeps only the keys; Configure, which gets the secrets wrapped, logs values.
+ */
+function configKeys(news: WireMap): Wire {
+  return Object.fromEntries(Object.keys(news).map((k) => [k, "[config]"]));
 }
 
 function failuresOf(r: { failures?: { property: string; reason: string }[] }): Wire | undefined {
