@@ -8,6 +8,7 @@ import { installerImage, schematicYaml } from "../machine/image";
 import { nodePatches } from "../machine/patches";
 import * as talos from "@pulumiverse/talos";
 import { ClusterUpgrade } from "../upgrade";
+import { valueOnly } from "./value-only";
 
 export interface TalosClusterArgs {
   /** The validated, normalized cluster description (from `parseClusterConfig`). */
@@ -67,7 +68,11 @@ export class TalosCluster extends pulumi.ComponentResource {
         ? new talos.imagefactory.Schematic(
             `${name}-schematic`,
             { schematic: schematicYaml(spec.extensions) },
-            { parent: this },
+            // The provider's Update posts the new schematic and changes its Terraform id in place
+            // (terraform-provider-talos talos_image_factory_schematic_resource.go Update), but a Pulumi update
+            // keeps the resource's ID (pulumi/pulumi pkg/resource/deploy/step.go UpdateStep.Apply): the
+            // installer image would keep the old schematic and no node would move. A replacement gets the new ID.
+            { parent: this, replaceOnChanges: ["schematic"] },
           )
         : undefined;
     this.installerImage = schematic
@@ -167,9 +172,11 @@ export class TalosCluster extends pulumi.ComponentResource {
     const provider = new k8s.Provider(
       `${name}-k8s`,
       {
-        kubeconfig: controlPlanesBooted
-          ? pulumi.secret(pulumi.all([this.kubeconfig, controlPlanesBooted]).apply(([k]) => k))
-          : this.kubeconfig,
+        kubeconfig: valueOnly(
+          controlPlanesBooted
+            ? pulumi.secret(pulumi.all([this.kubeconfig, controlPlanesBooted]).apply(([k]) => k))
+            : this.kubeconfig,
+        ),
         enableServerSideApply: true,
       },
       { parent: this },
