@@ -1,21 +1,14 @@
 /**
  * The talos stand-in on its own: what it decides (update or replace per property, unknowns in previews, secret
  * outputs), what its simulated nodes allow, what the journal keeps and the injected failures. The other
- * stand-ins are tested beside their code, in tests/engine/standins. Then the one smoke test with the
- * real Pulumi CLI: set PULUMI_BIN to the 3.274.1 binary. The CLI runs only in a loopback-only network
- * namespace: outside one, the test re-runs itself under `unshare --net` (ENGINE_NETNS=1 marks that inner run,
- * which refuses to run anywhere else).
+ * stand-ins are tested beside their code, in tests/engine/standins. The real Pulumi CLI drives them in the
+ * engine tier (tests/engine/*.engine.test.ts, `npm run test:engine`).
  */
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
-import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
 import { describe, expect, it } from "vitest";
 import { Dispatcher } from "./standins/core/dispatch";
 import { readJournal } from "./standins/core/journal";
 import { isSecret, reveal, UNKNOWN, type WireMap } from "./standins/core/wire";
-import { installStandins } from "./standins/install";
 import { TOKENS } from "./standins/talos/plan";
 import { createTalosProvider } from "./standins/talos/provider";
 import { applyInputs, base, machineConfig, newSecrets, plain, useWorkDir } from "./standins/testing";
@@ -267,94 +260,5 @@ describe("journal and failure injection", () => {
     expect(creates[0].inputs).toMatchObject({ node: "10.0.0.11", clientConfiguration: "[secret]" });
     const key = plain(inputs).clientConfiguration.clientKey as string;
     expect(fs.readFileSync(w.env.STANDIN_LOG!, "utf8")).not.toContain(key);
-  });
-});
-
-const PULUMI_BIN = process.env.PULUMI_BIN;
-
-/** A resource by token, as an SDK would register it (CustomResource itself is abstract). */
-class TalosSecrets extends pulumi.CustomResource {
-  declare readonly machineSecrets: pulumi.Output<unknown>;
-  constructor(name: string, talosVersion: string) {
-    const props = { talosVersion, machineSecrets: undefined, clientConfiguration: undefined };
-    super("talos:machine/secrets:Secrets", name, props, { version: "0.8.1" });
-  }
-}
-const SMOKE = "the real CLI creates, keeps and replaces a talos Secrets through the stand-in";
-const loopbackOnly = () =>
-  fs
-    .readFileSync("/proc/net/dev", "utf8")
-    .split("\n")
-    .slice(2)
-    .map((l) => l.split(":")[0].trim())
-    .filter((n) => n !== "")
-    .every((n) => n === "lo");
-
-describe.skipIf(!PULUMI_BIN)("real Pulumi CLI (PULUMI_BIN)", () => {
-  it(SMOKE, { timeout: 240_000 }, async () => {
-    if (!loopbackOnly()) {
-      expect(
-        process.env.ENGINE_NETNS,
-        "ENGINE_NETNS=1 but this network namespace has more than loopback",
-      ).toBeUndefined();
-      const root = path.resolve(__dirname, "..", "..");
-      const vitest = path.join(root, "node_modules", "vitest", "vitest.mjs");
-      const inner = `ip link set lo up && exec "${process.execPath}" "${vitest}" run tests/engine/standins.test.ts -t "real CLI"`;
-      const child = spawn("unshare", ["--net", "sh", "-c", inner], {
-        cwd: root,
-        env: { ...process.env, ENGINE_NETNS: "1", CI: "" },
-      });
-      let output = "";
-      child.stdout.on("data", (b: Buffer) => (output += b));
-      child.stderr.on("data", (b: Buffer) => (output += b));
-      const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
-      expect(code, output).toBe(0);
-      expect(output).toMatch(/1 passed/);
-      return;
-    }
-    const home = path.join(w.dir, "home");
-    await installStandins({ pulumiBin: PULUMI_BIN!, pulumiHome: home });
-    let talosVersion = "v1.13";
-    const program = async () => {
-      const s = new TalosSecrets("secrets", talosVersion);
-      return { machineSecrets: s.machineSecrets };
-    };
-    fs.mkdirSync(path.join(w.dir, "backend"));
-    const stack = await LocalWorkspace.createOrSelectStack(
-      { stackName: "dev", projectName: "smoke", program },
-      {
-        workDir: w.dir,
-        pulumiCommand: await PulumiCommand.get({
-          root: path.dirname(path.dirname(PULUMI_BIN!)),
-          skipVersionCheck: true,
-        }),
-        envVars: {
-          PULUMI_HOME: home,
-          PULUMI_BACKEND_URL: `file://${w.dir}/backend`,
-          PULUMI_CONFIG_PASSPHRASE: "smoke",
-          PULUMI_SKIP_UPDATE_CHECK: "true",
-          STANDIN_LOG: w.env.STANDIN_LOG!,
-          STANDIN_STATE: w.env.STANDIN_STATE!,
-        },
-      },
-    );
-    const up = async () => (await stack.up({ onOutput: () => {} })).summary.resourceChanges;
-    expect(await up()).toEqual({ create: 2 });
-    expect(await up()).toEqual({ same: 2 });
-    talosVersion = "v1.12";
-    expect(await up()).toEqual({ replace: 1, same: 1 });
-    const diffs = readJournal(w.env.STANDIN_LOG!).filter(
-      (e) => e.method === "diff" && e.token === TOKENS.secrets,
-    );
-    expect(diffs.map((e) => (e.result as WireMap).replaces)).toEqual([[], ["talosVersion"]]);
-    const outputs = await stack.outputs();
-    const token = (outputs.machineSecrets.value as { secrets: { bootstrapToken: string } }).secrets
-      .bootstrapToken;
-    const state = fs.readFileSync(
-      path.join(w.dir, "backend", ".pulumi", "stacks", "smoke", "dev.json"),
-      "utf8",
-    );
-    expect(token).toMatch(/^[a-z0-9]{6}\./);
-    expect(state).not.toContain(token);
   });
 });
