@@ -21,6 +21,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aliasProto from "@pulumi/pulumi/proto/alias_pb";
 import * as engineRpc from "@pulumi/pulumi/proto/engine_grpc_pb";
 import * as engineProto from "@pulumi/pulumi/proto/engine_pb";
+import * as providerProto from "@pulumi/pulumi/proto/provider_pb";
 import * as resourceRpc from "@pulumi/pulumi/proto/resource_grpc_pb";
 import * as resourceProto from "@pulumi/pulumi/proto/resource_pb";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
@@ -32,16 +33,6 @@ import type { PendingRequest } from "./mocks";
 export const ROOT_STACK_TYPE = "pulumi:pulumi:Stack";
 
 /** Features the real engine reports and this fake honours. Anything else is answered "not supported". */
-/** The SDK's legacy feature ids and the ResourceMonitorFeature values GetDeploymentInfo advertises them as. */
-const MONITOR_FEATURE: Record<string, resourceProto.ResourceMonitorFeature> = {
-  secrets: resourceProto.ResourceMonitorFeature.RESOURCE_MONITOR_FEATURE_SECRETS,
-  resourceReferences: resourceProto.ResourceMonitorFeature.RESOURCE_MONITOR_FEATURE_RESOURCE_REFERENCES,
-  outputValues: resourceProto.ResourceMonitorFeature.RESOURCE_MONITOR_FEATURE_OUTPUT_VALUES,
-  deletedWith: resourceProto.ResourceMonitorFeature.RESOURCE_MONITOR_FEATURE_DELETED_WITH,
-  replaceWith: resourceProto.ResourceMonitorFeature.RESOURCE_MONITOR_FEATURE_REPLACE_WITH,
-  aliasSpecs: resourceProto.ResourceMonitorFeature.RESOURCE_MONITOR_FEATURE_ALIAS_SPECS,
-  parameterization: resourceProto.ResourceMonitorFeature.RESOURCE_MONITOR_FEATURE_PARAMETERIZATION,
-};
 const SUPPORTED_FEATURES: ReadonlySet<string> = new Set([
   "secrets",
   "resourceReferences",
@@ -375,9 +366,6 @@ export class FakeEngine {
         info.setProject(this.opts.project);
         info.setStack(this.opts.stack);
         info.setDryrun(this.opts.dryRun);
-        // SDKs from 3.26x read the monitor's features from here and only fall back to SupportsFeature when
-        // GetDeploymentInfo is unimplemented (runtime/settings.js awaitFeatureSupport).
-        info.setSupportedfeaturesList([...SUPPORTED_FEATURES].map((id) => MONITOR_FEATURE[id]));
         callback(null, info);
       },
       supportsFeature: (call, callback) => {
@@ -457,8 +445,6 @@ export class FakeEngine {
       registerStackInvokeTransform: unimplemented("RegisterStackInvokeTransform (invoke transforms)"),
       registerResourceHook: unimplemented("RegisterResourceHook (resource hooks)"),
       registerErrorHook: unimplemented("RegisterErrorHook (error hooks)"),
-      existsResource: (_call, callback) =>
-        callback(grpcError(grpc.status.UNIMPLEMENTED, "fake engine: ExistsResource is not implemented")),
     };
   }
 
@@ -696,9 +682,7 @@ export class FakeEngine {
     return resp;
   }
 
-  private async invoke(
-    req: resourceProto.ResourceInvokeRequest,
-  ): Promise<resourceProto.ResourceInvokeResponse> {
+  private async invoke(req: resourceProto.ResourceInvokeRequest): Promise<providerProto.InvokeResponse> {
     const token = req.getTok();
     const args = decode(req.getArgs());
     const record: RecordedInvoke = {
@@ -710,7 +694,7 @@ export class FakeEngine {
       packageRef: req.getPackageref(),
     };
     this.invokes.push(record);
-    const resp = new resourceProto.ResourceInvokeResponse();
+    const resp = new providerProto.InvokeResponse();
     if (token === "pulumi:pulumi:getResource") {
       // The SDK's own lookup of a resource by URN (used when rehydrating resource references).
       const res = this.byUrn.get(String(args.plain["urn"]));

@@ -3,7 +3,8 @@
 // pulumi-language-nodejs cannot be built (its module is not served by the Go module proxy).
 //
 // The code generation itself is Pulumi's own: github.com/pulumi/pulumi/pkg/v3/codegen/nodejs.GeneratePackage at
-// the CLI's version (v3.274.1). The request handling does what the real host does in
+// v3.248.0, the release of the @pulumi/pulumi SDK the project pins (the last that supports Node.js 20; newer
+// codegen emits calls that SDK lacks, e.g. runtime.existsResource). The request handling does what the real host does in
 // sdk/nodejs/cmd/pulumi-language-nodejs/main.go (nodeLanguageHost.GeneratePackage): bind the schema with the
 // CLI's schema loader (dangling references allowed), generate, write every file under the requested directory.
 // scripts/generate-talos-sdk.sh builds it and puts it first on PATH for the one gen-sdk call.
@@ -29,9 +30,9 @@ type host struct {
 	pulumirpc.UnimplementedLanguageRuntimeServer
 }
 
-// GetPluginInfo reports the CLI's version: the codegen linked in is the one that CLI release ships.
+// GetPluginInfo reports the version of the codegen linked in (pkg/v3 v3.248.0, see go.mod).
 func (host) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
-	return &pulumirpc.PluginInfo{Version: "3.274.1"}, nil
+	return &pulumirpc.PluginInfo{Version: "3.248.0"}, nil
 }
 
 func (host) GeneratePackage(

@@ -23,17 +23,6 @@ export class Kubeconfig extends pulumi.CustomResource {
         return new Kubeconfig(name, <any>state, { ...opts, id: id });
     }
 
-    /**
-     * Check whether an existing Kubeconfig resource with the given ID exists.
-     *
-     * @param id The _unique_ provider ID of the resource to check.
-     * @param state Any extra arguments used during the lookup.
-     * @param opts Optional settings to control the behavior of the CustomResource.
-     */
-    public static exists(id: pulumi.Input<string>, state?: KubeconfigState, opts?: pulumi.CustomResourceOptions): pulumi.Output<boolean> {
-        return pulumi.runtime.existsResource("talos:cluster/kubeconfig:Kubeconfig", id, <any>state || {}, { ...opts }, undefined);
-    }
-
     /** @internal */
     public static readonly __pulumiType = 'talos:cluster/kubeconfig:Kubeconfig';
 

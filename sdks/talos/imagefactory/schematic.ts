@@ -21,17 +21,6 @@ export class Schematic extends pulumi.CustomResource {
         return new Schematic(name, <any>state, { ...opts, id: id });
     }
 
-    /**
-     * Check whether an existing Schematic resource with the given ID exists.
-     *
-     * @param id The _unique_ provider ID of the resource to check.
-     * @param state Any extra arguments used during the lookup.
-     * @param opts Optional settings to control the behavior of the CustomResource.
-     */
-    public static exists(id: pulumi.Input<string>, state?: SchematicState, opts?: pulumi.CustomResourceOptions): pulumi.Output<boolean> {
-        return pulumi.runtime.existsResource("talos:imageFactory/schematic:Schematic", id, <any>state || {}, { ...opts }, undefined);
-    }
-
     /** @internal */
     public static readonly __pulumiType = 'talos:imageFactory/schematic:Schematic';
 

@@ -23,17 +23,6 @@ export class Bootstrap extends pulumi.CustomResource {
         return new Bootstrap(name, <any>state, { ...opts, id: id });
     }
 
-    /**
-     * Check whether an existing Bootstrap resource with the given ID exists.
-     *
-     * @param id The _unique_ provider ID of the resource to check.
-     * @param state Any extra arguments used during the lookup.
-     * @param opts Optional settings to control the behavior of the CustomResource.
-     */
-    public static exists(id: pulumi.Input<string>, state?: BootstrapState, opts?: pulumi.CustomResourceOptions): pulumi.Output<boolean> {
-        return pulumi.runtime.existsResource("talos:machine/bootstrap:Bootstrap", id, <any>state || {}, { ...opts }, undefined);
-    }
-
     /** @internal */
     public static readonly __pulumiType = 'talos:machine/bootstrap:Bootstrap';
 

@@ -34,17 +34,6 @@ export class Secrets extends pulumi.CustomResource {
         return new Secrets(name, <any>state, { ...opts, id: id });
     }
 
-    /**
-     * Check whether an existing Secrets resource with the given ID exists.
-     *
-     * @param id The _unique_ provider ID of the resource to check.
-     * @param state Any extra arguments used during the lookup.
-     * @param opts Optional settings to control the behavior of the CustomResource.
-     */
-    public static exists(id: pulumi.Input<string>, state?: SecretsState, opts?: pulumi.CustomResourceOptions): pulumi.Output<boolean> {
-        return pulumi.runtime.existsResource("talos:machine/secrets:Secrets", id, <any>state || {}, { ...opts }, undefined);
-    }
-
     /** @internal */
     public static readonly __pulumiType = 'talos:machine/secrets:Secrets';
 
