@@ -114,8 +114,10 @@ if ((EUID != 0)); then
   as_root=(sudo env "TALOS_HOME=$talos_home")
 fi
 
-helper() { "$repo/node_modules/.bin/ts-node" --transpile-only "$repo/scripts/lab-stack.ts" "$@"; }
-[[ -x $repo/node_modules/.bin/ts-node ]] || die "run npm ci first (the lab's stack file is written by scripts/lab-stack.ts)"
+helper() {
+  [[ -x $repo/node_modules/.bin/ts-node ]] || die "run npm ci first (the lab's stack file is written by scripts/lab-stack.ts)"
+  "$repo/node_modules/.bin/ts-node" --transpile-only "$repo/scripts/lab-stack.ts" "$@"
+}
 
 talosctl_cmd="${TALOSCTL:-talosctl}"
 
