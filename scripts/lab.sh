@@ -106,12 +106,13 @@ lab_state="$state_dir/$name/state.yaml"
 talos_home="$lab_home/talos-home"
 mkdir -p "$lab_home"
 
-# talosctl needs root; everything else runs as the calling user.
+# talosctl needs root (create and destroy); everything else runs as the calling user.
 as_root=(env "TALOS_HOME=$talos_home")
 if ((EUID != 0)); then
-  command -v sudo >/dev/null 2>&1 ||
-    die "talosctl cluster create qemu must run as root (it creates a bridge, iptables rules and QEMU processes): run this as root, or install sudo"
   as_root=(sudo env "TALOS_HOME=$talos_home")
+  if [[ $action != stack ]] && ! command -v sudo >/dev/null 2>&1; then
+    die "talosctl cluster create qemu must run as root (it creates a bridge, iptables rules and QEMU processes): run this as root, or install sudo"
+  fi
 fi
 
 helper() {

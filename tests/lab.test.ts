@@ -245,6 +245,34 @@ describe("npm run lab (create)", () => {
     expect(calls().filter((c) => c.argv[0] === "cluster")).toEqual([]);
   });
 
+  it("as an ordinary user, runs talosctl, and only talosctl, through sudo", () => {
+    // A stand-in sudo that logs and runs the command as the same user: the fake talosctl then refuses, as
+    // the real one does without root (qemu/preflight.go, verifyRoot).
+    const sudoLog = path.join(tmp, "sudo.log");
+    fs.writeFileSync(path.join(tmp, "bin", "sudo"), `#!/bin/sh\necho "$*" >>${sudoLog}\nexec "$@"\n`, {
+      mode: 0o755,
+    });
+    spawnSync("chmod", ["-R", "a+rwX", tmp]);
+    const r = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "bash", LAB], {
+      env,
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("error: please run as root user (CNI, qemu hvf requirement)");
+    expect(r.stderr).toContain("talosctl cluster create failed");
+    const viaSudo = fs.readFileSync(sudoLog, "utf8").trim().split("\n");
+    expect(viaSudo[0]).toMatch(
+      new RegExp(
+        `^env TALOS_HOME=${labHome}/talos-home ${FAKE}/talosctl cluster create qemu --name homelab-lab `,
+      ),
+    );
+    expect(
+      viaSudo.slice(1).every((line) => line.startsWith(`env TALOS_HOME=${labHome}/talos-home rm -rf `)),
+    ).toBe(true);
+    expect(calls().map((c) => c.argv.slice(0, 2).join(" "))).toEqual(["version --client", "cluster create"]);
+  });
+
   it("leaves no stack file and says how to clean up when talosctl fails", () => {
     const r = lab([], { FAKE_TALOSCTL_FAIL_CREATE: "1" });
     expect(r.code).toBe(1);
