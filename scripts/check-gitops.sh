@@ -5,7 +5,10 @@
 #     nothing downloaded at install) and the project's own workflow rules (.github/scripts/validate-gitops.mjs);
 #   - renovate.json against Renovate's JSON schema, taken from the pinned `renovate` npm package (only its
 #     tarball is fetched, through npm, and cached: Renovate itself needs Node 24 and hundreds of MB);
-#   - the post-deploy check against a stub cluster (.github/scripts/post-deploy-check.test.sh).
+#   - the workflow rules' own tests (.github/scripts/workflow-rules.test.mjs: each rule fails on a workflow
+#     that breaks it);
+#   - the post-deploy check against a stub cluster (.github/scripts/post-deploy-check.test.sh);
+#   - the checksum-verified talosctl install against a pretend release (.github/scripts/install-talosctl.test.sh).
 # The policy pack's tests run with the other unit tests (`npm test`).
 # Needs: node_modules installed (npm ci), shellcheck and jq (Debian packages).
 set -euo pipefail
@@ -50,7 +53,13 @@ echo "using $schema"
 echo "== workflows, local action, renovate.json"
 node .github/scripts/validate-gitops.mjs "$schema" "$presets"
 
+echo "== the workflow rules, each shown failing on a workflow that breaks it"
+node --test --test-reporter=spec .github/scripts/workflow-rules.test.mjs
+
 echo "== post-deploy check against a stub cluster"
 bash .github/scripts/post-deploy-check.test.sh
+
+echo "== talosctl install (checksum verification) against a pretend release"
+bash .github/scripts/install-talosctl.test.sh
 
 echo "check-gitops: all passed in $((SECONDS - started))s"

