@@ -2,11 +2,13 @@
 # `npm run test:engine [-- <vitest args>]`: the engine tier. The real Pulumi CLI (v3.274.1) drives the real
 # program through the Automation API against stand-in plugins (tests/engine), inside a network namespace that
 # has only loopback, so nothing can reach a node address even if the program tried.
-#   PULUMI_CLI   the pulumi binary (default: `pulumi` on PATH). CI builds it with ../shared/tools/pulumi-cli.sh.
+#   PULUMI_CLI   the pulumi binary (default: `pulumi` on PATH), of the version in .github/pulumi-version. CI builds
+#                it with ../shared/tools/pulumi-cli.sh.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-want=v3.274.1
+# The CLI the workflows install (.github/pulumi-version) is the one this tier proves.
+want=v$(tr -d '[:space:]' <.github/pulumi-version)
 if [[ ${ENGINE_NETNS:-} != 1 ]]; then
   PULUMI_CLI=${PULUMI_CLI:-$(command -v pulumi || true)}
   if [[ -z $PULUMI_CLI || ! -x $PULUMI_CLI ]]; then
