@@ -182,6 +182,8 @@ describe("the real program (project homelab, stack home)", () => {
         stack: "home",
         config: stackConfig(),
         dryRun: true,
+        // The run above type-checks the whole program; this one only needs the loader's preview path.
+        env: { PULUMI_NODEJS_TRANSPILE_ONLY: "true" },
       });
       expect(result.exitCode, describeRun(result)).toBe(0);
       const secrets = result.resources.filter((r) => r.type === "talos:machine/secrets:Secrets");
@@ -215,6 +217,7 @@ describe("the real program (project homelab, stack home)", () => {
         stack: "home",
         config,
         dryRun: true,
+        env: { PULUMI_NODEJS_TRANSPILE_ONLY: "true" },
       });
       expect(result.exitCode, describeRun(result)).not.toBe(0);
       expect(result.timedOut).toBe(false);
