@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Dev-only: derives the structure-only contract of the pulumiverse Talos provider that the tests check the
-// hand-written bindings (components/talos/provider.ts) and the strict mocks against.
+// generated SDK (sdks/talos, provider-contract.test.ts) and the strict mocks against.
 //
 // The upstream Pulumi schema is mostly prose (descriptions in six languages' spellings); the tests only need
 // which tokens exist, which properties each takes and returns, their type shapes, which are required and which

@@ -19,7 +19,7 @@ import ts from "typescript";
 export const STANDINS_DIR = __dirname;
 const PROJECT_NODE_MODULES = path.resolve(__dirname, "..", "..", "..", "node_modules");
 
-/** The plugins, at the versions the program's SDKs ask for (package.json; components/talos/provider.ts). */
+/** The plugins, at the versions the program's SDKs ask for (package.json; sdks/talos/package.json). */
 export const STANDIN_PLUGINS = [
   { name: "talos", version: "0.8.1" },
   { name: "command", version: "1.2.1" },
