@@ -6,7 +6,7 @@
 # (talos@v1.13.9 cmd/talosctl/cmd/root.go: the error, then the usage when it mentions "arg(s)", "flag" or
 # "command"), exit status 1 (cmd/talosctl/main.go). Plain bash 3.2: no associative arrays.
 
-HELP_FIXTURE="$(dirname "${BASH_SOURCE[0]}")/../talosctl-help.txt"
+HELP_FIXTURE="${BASH_SOURCE[0]%/*}/../talosctl-help.txt"
 
 # The commands the fake emulates (cobra's command tree, as far as the scripts use it).
 KNOWN_COMMANDS=" version upgrade get upgrade-k8s etcd etcd/snapshot "

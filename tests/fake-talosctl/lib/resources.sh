@@ -22,15 +22,19 @@ res_metadata() {
 # Resource type aliases -> canonical type (pkg/client/resources.go ResolveResourceKind matches the type ID and
 # its aliases, case-insensitively); each type's namespace, print columns and whether it is sensitive.
 resolve_type() {
-  case $(printf '%s' "$1" | tr '[:upper:]' '[:lower:]') in
+  local status=0
+  shopt -s nocasematch
+  case $1 in
   machinestatus | machinestatuses | machinestatuses.runtime.talos.dev) RTYPE=MachineStatuses.runtime.talos.dev ;;
   nodestatus | nodestatuses | nodestatuses.kubernetes.talos.dev) RTYPE=NodeStatuses.kubernetes.talos.dev ;;
   extensions | extensionstatus | extensionstatuses | extensionstatuses.runtime.talos.dev) RTYPE=ExtensionStatuses.runtime.talos.dev ;;
   svc | service | services | services.v1alpha1.talos.dev) RTYPE=Services.v1alpha1.talos.dev ;;
   disk | disks | disks.block.talos.dev) RTYPE=Disks.block.talos.dev ;;
   mc | machineconfig | machineconfigs | machineconfigs.config.talos.dev) RTYPE=MachineConfigs.config.talos.dev ;;
-  *) return 1 ;;
+  *) status=1 ;;
   esac
+  shopt -u nocasematch
+  return "$status"
 }
 
 # Appends to RES_LIST one entry (a RES snapshot, joined with \n) per resource of RTYPE on NODE (ID: only that
