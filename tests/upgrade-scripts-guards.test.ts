@@ -5,7 +5,7 @@
  * talosconfig that must never leak. Every test gets its own fake cluster (the `fc` fixture).
  */
 import * as fs from "node:fs";
-import { test as base, describe, expect } from "vitest";
+import { describe, expect } from "vitest";
 import type { ClusterSpec } from "../components/config/spec";
 import {
   commandScript,
@@ -15,16 +15,7 @@ import {
   type UpgradeScript,
 } from "../components/upgrade";
 import { CONTROL_PLANE_ADDRESSES, WORKER_ADDRESSES, testSpec } from "./support/spec";
-import { FakeCluster, SYSTEM_PATH, installer } from "./fake-talosctl/harness";
-
-const it = base.extend<{ fc: FakeCluster }>({
-  // eslint-disable-next-line no-empty-pattern
-  fc: async ({}, use) => {
-    const fc = await FakeCluster.create();
-    await use(fc);
-    await fc.close();
-  },
-});
+import { FakeCluster, SYSTEM_PATH, installer, it } from "./fake-talosctl/harness";
 
 const CP = CONTROL_PLANE_ADDRESSES;
 const WK = WORKER_ADDRESSES.slice(0, 3);

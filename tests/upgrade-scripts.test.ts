@@ -7,20 +7,11 @@
  *
  * Every test gets its own fake cluster (the `fc` fixture): own folder, own state, own Kubernetes API listener.
  */
-import { test as base, describe, expect } from "vitest";
+import { describe, expect } from "vitest";
 import type { ClusterSpec } from "../components/config/spec";
 import { osUpgradeEnvironment } from "../components/upgrade";
 import { CONTROL_PLANE_ADDRESSES, WORKER_ADDRESSES, testSpec } from "./support/spec";
-import { FakeCluster, installer } from "./fake-talosctl/harness";
-
-const it = base.extend<{ fc: FakeCluster }>({
-  // eslint-disable-next-line no-empty-pattern
-  fc: async ({}, use) => {
-    const fc = await FakeCluster.create();
-    await use(fc);
-    await fc.close();
-  },
-});
+import { FakeCluster, installer, it } from "./fake-talosctl/harness";
 
 const CP = CONTROL_PLANE_ADDRESSES;
 const WK = WORKER_ADDRESSES.slice(0, 4);

@@ -14,20 +14,11 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { test as base, describe, expect } from "vitest";
+import { describe, expect } from "vitest";
 import { parse as parseYaml } from "yaml";
 import type { ClusterSpec } from "../components/config/spec";
 import { CONTROL_PLANE_ADDRESSES, WORKER_ADDRESSES, testSpec } from "./support/spec";
-import { FAKE_BIN, FakeCluster, TALOSCONFIG } from "./fake-talosctl/harness";
-
-const it = base.extend<{ fc: FakeCluster }>({
-  // eslint-disable-next-line no-empty-pattern
-  fc: async ({}, use) => {
-    const fc = await FakeCluster.create();
-    await use(fc);
-    await fc.close();
-  },
-});
+import { FAKE_BIN, FakeCluster, TALOSCONFIG, it } from "./fake-talosctl/harness";
 
 const REAL =
   process.env.TALOSCTL_REAL ?? path.join(os.homedir(), ".cache", "talosctl-v1.13.9", "bin", "talosctl");

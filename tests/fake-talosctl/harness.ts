@@ -17,6 +17,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { test as base } from "vitest";
 import type { ClusterSpec } from "../../components/config/spec";
 import {
   commandScript,
@@ -71,6 +72,8 @@ export class FakeCluster {
   readonly tmp = path.join(this.work, "tmp");
   readonly snapshots = path.join(this.work, "etcd-snapshots");
   private readonly children = new Set<ChildProcess>();
+  /** Every script run, for the report of a failed test. */
+  readonly runs: Array<{ script: UpgradeScript } & Result> = [];
   private server?: net.Server;
   /** `https://127.0.0.1:<port>`: give it to specs as `endpoint`, so the scripts' API check stays on loopback. */
   kubeEndpoint = "";
@@ -199,7 +202,9 @@ export class FakeCluster {
       child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
       child.on("close", (code) => {
         this.children.delete(child);
-        resolve({ code: code ?? -1, stdout, stderr });
+        const result = { code: code ?? -1, stdout, stderr };
+        this.runs.push({ script, ...result });
+        resolve(result);
       });
     });
   }
@@ -262,6 +267,26 @@ export class FakeCluster {
     );
   }
 }
+
+/** What the fake saw and the scripts printed: shown when a test fails, so a rare failure explains itself. */
+function report(fc: FakeCluster): string {
+  const logs = ["calls.log", "upgrades.log", "drains.log"].map((f) => `--- ${f}\n${fc.read(f)}`);
+  const runs = fc.runs.map((r) => `--- ${r.script} exited ${r.code}\n${r.stdout}${r.stderr}`);
+  return [...logs, ...runs].join("\n");
+}
+
+/**
+ * `it` with a fresh FakeCluster per test (`fc`): its own folder, state and listener, closed after the test;
+ * on failure the fake's logs and every script's output are printed.
+ */
+export const it = base.extend<{ fc: FakeCluster }>({
+  fc: async ({ onTestFailed }, use) => {
+    const fc = await FakeCluster.create();
+    onTestFailed(() => console.error(report(fc)));
+    await use(fc);
+    await fc.close();
+  },
+});
 
 interface Command {
   name: string;

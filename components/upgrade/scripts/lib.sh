@@ -63,8 +63,14 @@ with_timeout() {
   shift
   "$@" &
   local pid=$!
-  # The watchdog's output goes nowhere so it never holds the caller's pipes open.
-  (sleep "$secs" && kill -TERM "$pid") >/dev/null 2>&1 &
+  # The watchdog's output goes nowhere so it never holds the caller's pipes open, and stopping it stops its
+  # timer too (no `sleep` outlives the call).
+  (
+    trap 'kill "$timer" 2>/dev/null; exit 0' TERM
+    sleep "$secs" &
+    timer=$!
+    wait "$timer" && kill -TERM "$pid"
+  ) >/dev/null 2>&1 &
   local watchdog=$! status=0
   wait "$pid" || status=$?
   kill "$watchdog" >/dev/null 2>&1 || true
