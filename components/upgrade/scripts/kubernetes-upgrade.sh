@@ -49,7 +49,8 @@ fi
 # changes nothing (--dry-run; --pre-pull-images=false keeps it from pulling images on every node).
 dry=0
 plan=$(tctl -n "$CONTROL_PLANE" upgrade-k8s --to "$target" --dry-run --pre-pull-images=false 2>&1) || dry=$?
-current=$(printf '%s\n' "$plan" | sed -n 's/.*automatically detected the lowest Kubernetes version v\{0,1\}\([0-9][0-9.]*\).*/\1/p' | head -n 1)
+current=$(awk 'match($0, /automatically detected the lowest Kubernetes version v?[0-9][0-9.]*/) {
+  found = substr($0, RSTART, RLENGTH); sub(/.* v?/, "", found); print found; exit }' <<<"$plan")
 if [[ -z $current ]]; then
   fail "$failed cannot tell which Kubernetes version the cluster runs from the dry run:" "$plan"
 fi

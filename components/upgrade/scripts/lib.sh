@@ -21,6 +21,10 @@ POLL_INTERVAL="${POLL_INTERVAL:-5}"
 
 log() { printf '[upgrade] %s\n' "$*"; }
 
+# Text is handed to grep/awk/sed as a here-string, never piped from printf: a reader that stops early
+# (grep -q, awk exit) would leave a line-buffered printf writing into a closed pipe, and with pipefail that
+# SIGPIPE turns a match into a failure whenever the scheduler lets the reader finish first.
+
 # Prints "<what> failed:" with the details to stderr (Pulumi shows it as the resource's error) and exits 1.
 fail() {
   local headline=$1 details=${2:-}
@@ -98,7 +102,9 @@ require_talosctl() {
   if ! out=$(talosctl version --client --short 2>&1); then
     fail "talosctl version --client --short failed:" "$out"
   fi
-  client=$(printf '%s\n' "$out" | grep -Eo 'v[0-9]+\.[0-9]+\.[0-9]+[0-9A-Za-z.-]*' | head -n 1 || true)
+  local re='v[0-9]+\.[0-9]+\.[0-9]+[0-9A-Za-z.-]*'
+  client=""
+  if [[ $out =~ $re ]]; then client=${BASH_REMATCH[0]}; fi
   if [[ -z $client ]]; then
     fail "cannot read the talosctl client version from:" "$out"
   fi
@@ -155,12 +161,12 @@ without credentials (maintenance mode): $insecure"
 
 # The stage in `talosctl get machinestatus -o yaml` output (its only "stage:" key, under spec).
 machine_stage() {
-  printf '%s\n' "$1" | awk '$1 == "stage:" { print $2; exit }'
+  awk '$1 == "stage:" { print $2; exit }' <<<"$1"
 }
 
 # The server tag in `talosctl version` output: the first "Tag:" line after "Server:".
 server_tag() {
-  printf '%s\n' "$1" | awk '/^Server:/ { s = 1 } s && $1 == "Tag:" { print $2; exit }'
+  awk '/^Server:/ { s = 1 } s && $1 == "Tag:" { print $2; exit }' <<<"$1"
 }
 
 # Prints the Talos version NODE runs (with our credentials), or returns 1.
@@ -194,7 +200,7 @@ read_schematic() {
     return 1
   fi
   # Each resource's own metadata has a "version:" too; only the one after "name: schematic" is the id.
-  NODE_SCHEMATIC=$(printf '%s\n' "$out" | awk '$1 == "name:" { name = $2; ver = "" } $1 == "version:" { ver = $2 } name == "schematic" && ver != "" { print ver; exit }')
+  NODE_SCHEMATIC=$(awk '$1 == "name:" { name = $2; ver = "" } $1 == "version:" { ver = $2 } name == "schematic" && ver != "" { print ver; exit }' <<<"$out")
 }
 
 # Whether NODE, which runs RUNNING, already runs TARGET_IMAGE: the same Talos version and the same schematic,
@@ -231,7 +237,7 @@ at_target() {
 node_ready() {
   local node=$1
   LAST_ANSWER=$(with_timeout "$PROBE_TIMEOUT" talosctl --talosconfig "$TALOSCONFIG_FILE" -n "$node" get nodestatuses -o yaml 2>&1) || return 1
-  printf '%s\n' "$LAST_ANSWER" | grep -Eq '^[[:space:]]*nodeReady:[[:space:]]*true[[:space:]]*$'
+  grep -Eq '^[[:space:]]*nodeReady:[[:space:]]*true[[:space:]]*$' <<<"$LAST_ANSWER"
 }
 
 # True when the etcd service on control plane NODE runs and passes its health check: the Service resource
@@ -240,8 +246,8 @@ node_ready() {
 etcd_healthy() {
   local node=$1
   LAST_ANSWER=$(with_timeout "$PROBE_TIMEOUT" talosctl --talosconfig "$TALOSCONFIG_FILE" -n "$node" get services etcd -o yaml 2>&1) || return 1
-  printf '%s\n' "$LAST_ANSWER" | grep -Eq '^[[:space:]]*running:[[:space:]]*true[[:space:]]*$' &&
-    printf '%s\n' "$LAST_ANSWER" | grep -Eq '^[[:space:]]*healthy:[[:space:]]*true[[:space:]]*$'
+  grep -Eq '^[[:space:]]*running:[[:space:]]*true[[:space:]]*$' <<<"$LAST_ANSWER" &&
+    grep -Eq '^[[:space:]]*healthy:[[:space:]]*true[[:space:]]*$' <<<"$LAST_ANSWER"
 }
 
 # Waits until NODE answers with TARGET, its Kubernetes node is Ready and, for a control plane (ROLE), its etcd

@@ -211,7 +211,7 @@ print_json() {
 }
 
 # The value at PATH in a resource entry.
-entry_value() { printf '%s\n' "$1" | awk -F '\t' -v p="$2" '$1 == p { print $3; exit }'; }
+entry_value() { awk -F '\t' -v p="$2" '$1 == p { print $3; exit }' <<<"$1"; }
 
 # Prints the resources as a table: NODE NAMESPACE TYPE (the display type) ID VERSION, then the type's print
 # columns, padded as text/tabwriter with padding 3 pads them.
