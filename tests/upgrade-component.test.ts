@@ -107,6 +107,8 @@ describe("ClusterUpgrade commands", () => {
     expect(commands.get("os-worker-2")!.inputs.environment).toMatchObject({
       NODE: "10.0.0.12",
       NODE_NAME: "worker-2",
+      NODE_ROLE: "worker",
+      K8S_ENDPOINT: "https://10.0.0.1:6443",
       TARGET_IMAGE: "ghcr.io/siderolabs/installer:v1.12.6",
       TARGET_VERSION: "v1.12.6",
       NODE_TIMEOUT: "30m",

@@ -10,7 +10,7 @@ import type { NodeSpec } from "../components/config/spec";
 import { checkKubernetesUpgradePath, checkTalosUpgradePath, planRollout } from "../components/upgrade/plan";
 import { testNode } from "./support/spec";
 
-const LIB = path.join(__dirname, "..", "components", "upgrade", "scripts", "lib.sh");
+const VERSIONS = path.join(__dirname, "..", "components", "upgrade", "scripts", "versions.sh");
 
 const node = (name: string, role: NodeSpec["role"], index: number): NodeSpec =>
   testNode(name, `10.0.${role === "controlplane" ? 0 : 1}.${index + 1}`, role, index);
@@ -148,17 +148,17 @@ function versionPair(): fc.Arbitrary<Pair> {
   }));
 }
 
-/** Runs one lib.sh check over many pairs in a single bash process; true where the script accepts. */
+/** Runs one versions.sh check over many argument lists in a single bash process; true where it succeeds. */
 function scriptAccepts(
-  fn: "talos_path_problem" | "k8s_path_problem",
-  pairs: Array<[string, string]>,
+  fn: "talos_path_problem" | "k8s_path_problem" | "lifecycle_upgrade" | "prerelease_after",
+  pairs: Array<[string, string] | [string]>,
 ): boolean[] {
   const program = [
     "set -euo pipefail",
-    `. ${JSON.stringify(LIB)}`,
-    "while read -r from to; do if msg=$(" +
+    `. ${JSON.stringify(VERSIONS)}`,
+    "while read -r -a args; do if msg=$(" +
       fn +
-      ' "$from" "$to"); then echo ok; else echo "no $msg"; fi; done',
+      ' "${args[@]}"); then echo ok; else echo "no $msg"; fi; done',
   ].join("\n");
   const r = spawnSync("/bin/bash", ["-c", program], {
     input: pairs.map((p) => p.join(" ")).join("\n") + "\n",
@@ -171,7 +171,7 @@ function scriptAccepts(
     .map((l) => l === "ok");
 }
 
-describe("the scripts' version rules (lib.sh) decide like plan.ts", () => {
+describe("the scripts' version rules (versions.sh) decide like plan.ts", () => {
   const pairs = fc.sample(versionPair(), { numRuns: 400, seed: 7 });
 
   it("talos_path_problem matches checkTalosUpgradePath on every pair", () => {
@@ -194,5 +194,55 @@ describe("the scripts' version rules (lib.sh) decide like plan.ts", () => {
       ]),
     ).toEqual([false, false]);
     expect(scriptAccepts("k8s_path_problem", [["1.36", "1.36.0"]])).toEqual([false]);
+  });
+});
+
+describe("lifecycle_upgrade: which nodes talosctl 1.13 upgrades through the LifecycleService API", () => {
+  // talos@v1.13.9 cmd/talosctl/cmd/talos/upgrade.go: talosUpgradeAPIVersionRange = ">1.13.0-alpha.2 <2.0.0".
+  it("takes exactly the Talos versions in >1.13.0-alpha.2 <2.0.0", () => {
+    const cases: Array<[string, boolean]> = [
+      ["v1.12.6", false],
+      ["v1.13.0-alpha.1", false],
+      ["v1.13.0-alpha.2", false],
+      ["v1.13.0-alpha.3", true],
+      ["v1.13.0-alpha.10", true],
+      ["v1.13.0-beta.0", true],
+      ["v1.13.0-rc.1", true],
+      ["v1.13.0", true],
+      ["v1.13.9", true],
+      ["1.14.0-rc.1", true],
+      ["v1.99.0", true],
+      ["v2.0.0", false],
+      ["v0.14.0", false],
+      ["latest", false],
+    ];
+    expect(
+      scriptAccepts(
+        "lifecycle_upgrade",
+        cases.map(([v]) => [v]),
+      ),
+    ).toEqual(cases.map(([, want]) => want));
+  });
+
+  it("prerelease_after orders pre-releases as semver does (a strict total order, alpha.9 < alpha.10 < beta)", () => {
+    const ids = [
+      "alpha",
+      "alpha.1",
+      "alpha.2",
+      "alpha.9",
+      "alpha.10",
+      "alpha.beta",
+      "beta",
+      "beta.2",
+      "beta.11",
+      "rc.1",
+    ];
+    const pairs = ids.flatMap((a, i) => ids.map((b, j) => ({ a, b, after: i > j })));
+    expect(
+      scriptAccepts(
+        "prerelease_after",
+        pairs.map(({ a, b }) => [a, b]),
+      ),
+    ).toEqual(pairs.map((p) => p.after));
   });
 });

@@ -14,7 +14,8 @@
  *   (pulumi/pulumi `step_generator.go`: "If we are going to perform a replacement, we need to recompute the
  *   default values") — unlike an in-place update, which would reuse the frozen values from state (a talosconfig
  *   whose certificate expired a year ago). No command has an `update` path for that reason.
- * - The scripts decide from what the nodes report (maintenance mode → new cluster, skip; already at target →
+ * - The scripts decide from what the nodes report (maintenance mode, asked with a call Talos serves to an
+ *   unauthenticated reader → not configured yet: a new cluster, a new node or a reset one, skip; already at target →
  *   only wait until healthy; else upgrade), so the same `create` serves a new cluster, a bump, and the resume
  *   after a failure (a failed command is not recorded in state, so the next `pulumi up` runs it again, and the
  *   nodes it already upgraded are skipped because their commands succeeded).
@@ -36,14 +37,13 @@ export type UpgradeScript = "os-upgrade" | "etcd-snapshot" | "kubernetes-upgrade
 const SCRIPTS_DIR = path.join(__dirname, "scripts");
 
 /**
- * The exact program a command runs with `bash -c`: scripts/lib.sh followed by the script. One self-contained
- * text (no path to this checkout in state, so moving the project does not change anything); it holds no
- * secret, so preview may show it.
+ * The exact program a command runs with `bash -c`: scripts/versions.sh and scripts/lib.sh followed by the
+ * script. One self-contained text (no path to this checkout in state, so moving the project does not change
+ * anything); it holds no secret, so preview may show it.
  */
 export function commandScript(name: UpgradeScript): string {
-  const lib = fs.readFileSync(path.join(SCRIPTS_DIR, "lib.sh"), "utf8");
-  const body = fs.readFileSync(path.join(SCRIPTS_DIR, `${name}.sh`), "utf8");
-  return `${lib}\n${body}`;
+  const read = (file: string) => fs.readFileSync(path.join(SCRIPTS_DIR, file), "utf8");
+  return [read("versions.sh"), read("lib.sh"), read(`${name}.sh`)].join("\n");
 }
 
 /** Environment of one node's OS upgrade (all but the talosconfig). */
@@ -55,9 +55,12 @@ export function osUpgradeEnvironment<I extends pulumi.Input<string>>(
   return {
     NODE: node.address,
     NODE_NAME: node.name,
+    NODE_ROLE: node.role,
     TARGET_IMAGE: installerImage,
     TARGET_VERSION: spec.talosVersion,
     NODE_TIMEOUT: spec.upgrade.nodeTimeout,
+    // talosctl 1.13 drains a 1.13+ node from this machine through the Kubernetes API: checked before touching it.
+    K8S_ENDPOINT: spec.endpoint,
   };
 }
 
@@ -72,6 +75,7 @@ export function snapshotEnvironment<I extends pulumi.Input<string>>(
     TARGET_IMAGE: installerImage,
     TARGET_VERSION: spec.talosVersion,
     SNAPSHOT_DIR: spec.upgrade.snapshotDir,
+    K8S_ENDPOINT: spec.endpoint,
   };
 }
 
@@ -82,6 +86,7 @@ export function kubernetesUpgradeEnvironment(spec: ClusterSpec): Record<string, 
     CONTROL_PLANE_NAME: spec.bootstrapNode.name,
     TARGET_K8S_VERSION: spec.kubernetesVersion,
     TALOS_VERSION: spec.talosVersion,
+    K8S_ENDPOINT: spec.endpoint,
   };
 }
 

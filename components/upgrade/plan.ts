@@ -43,7 +43,7 @@ function show(v: Semver, withV: boolean): string {
  * every intermediate minor (docs.siderolabs.com talos/v1.13 …/lifecycle-management/upgrading-talos,
  * "Supported upgrade paths"), so a jump over a minor is refused with the minor to go through. A move to an
  * older minor is refused too: that is `talosctl rollback`, not an upgrade. Patch moves within a minor, in
- * either direction, are allowed. Same rules as `talos_path_problem` in scripts/lib.sh.
+ * either direction, are allowed. Same rules as `talos_path_problem` in scripts/versions.sh.
  */
 export function checkTalosUpgradePath(from: string, to: string): string | undefined {
   const a = parseSemver(from);
@@ -73,7 +73,7 @@ export function checkTalosUpgradePath(from: string, to: string): string | undefi
  *
  * upgrade-k8s supports a patch move within a minor or one minor up, nothing else (its upgrade-path check in
  * siderolabs/talos lists only `1.N->1.N` and `1.N->1.(N+1)` pairs). Same rules as `k8s_path_problem` in
- * scripts/lib.sh.
+ * scripts/versions.sh.
  */
 export function checkKubernetesUpgradePath(from: string, to: string): string | undefined {
   const a = parseSemver(from);

@@ -2,14 +2,20 @@
 # Takes the etcd snapshot that is the recovery point of a Talos rollout, before the first control plane is
 # upgraded, and keeps it in SNAPSHOT_DIR. Runs first in the rollout, so it also refuses, before any node is
 # touched, a control plane whose running version cannot go straight to TARGET_VERSION.
-#   - every control plane in maintenance mode (new cluster): nothing to protect, no snapshot;
+#   - every control plane in maintenance mode (new cluster, or all reset): nothing to protect, no snapshot;
 #   - no control plane needs upgrading (all on TARGET_IMAGE's version and schematic already): no snapshot;
-#   - otherwise: `talosctl -n <cp> etcd snapshot <file>` into SNAPSHOT_DIR (0700), file 0600.
+#   - otherwise, once this machine is known to reach the Kubernetes API when a control plane to upgrade takes
+#     talosctl's LifecycleService path (see lifecycle_upgrade): `talosctl -n <cp> etcd snapshot <file>` (exactly
+#     one path: cmd/talosctl/cmd/talos/etcd.go etcdSnapshotCmd, cobra.ExactArgs(1); talosctl writes it 0600)
+#     into SNAPSHOT_DIR (0700).
 # Environment: CONTROL_PLANES (space-separated name=address pairs), CLUSTER_NAME, TARGET_IMAGE, TARGET_VERSION,
-# SNAPSHOT_DIR (relative to the directory pulumi runs in), TALOSCONFIG_DATA (secret), optional PROBE_TIMEOUT.
+# SNAPSHOT_DIR (relative to the directory pulumi runs in), K8S_ENDPOINT (`https://host:port`), TALOSCONFIG_DATA
+# (secret), optional PROBE_TIMEOUT.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 if ! declare -F upgrade_lib_loaded >/dev/null; then
+  # shellcheck source=versions.sh
+  . "$(dirname "${BASH_SOURCE[0]}")/versions.sh"
   # shellcheck source=lib.sh
   . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 fi
@@ -21,7 +27,7 @@ fi
 setup_talosconfig
 require_talosctl "$(minor_of "$TARGET_VERSION")"
 
-source_name="" source_node="" pending=""
+source_name="" source_node="" pending="" lifecycle=""
 for entry in $CONTROL_PLANES; do
   name=${entry%%=*}
   node=${entry#*=}
@@ -32,7 +38,7 @@ for entry in $CONTROL_PLANES; do
     continue
   fi
   if ((status != 0)); then
-    fail "etcd snapshot before upgrading to $TARGET_VERSION failed: control plane $name ($node) does not answer the Talos API (is it up?):" "$PROBE_OUT"
+    fail "etcd snapshot before upgrading to $TARGET_VERSION failed: control plane $name ($node) answers neither the cluster's talosconfig nor, in maintenance mode, without one (is it up?):" "$PROBE_OUT"
   fi
   running=$(server_tag "$PROBE_OUT")
   if [[ -z $running ]]; then
@@ -41,17 +47,27 @@ for entry in $CONTROL_PLANES; do
   if [[ -z $source_node ]]; then
     source_name=$name source_node=$node
   fi
-  if ! at_target "$node" "$running"; then
+  status=0
+  at_target "$node" "$running" || status=$?
+  if ((status == 2)); then
+    fail "etcd snapshot before upgrading to $TARGET_VERSION failed: control plane $name ($node): $AT_TARGET_WHY"
+  fi
+  if ((status == 1)); then
     if ! problem=$(talos_path_problem "$running" "$TARGET_VERSION"); then
       fail "upgrade of node $name ($node) failed: refused: $problem"
     fi
     pending="$pending $name"
+    if lifecycle_upgrade "$running"; then lifecycle="$lifecycle $name"; fi
   fi
 done
 
 if [[ -z $pending ]]; then
   log "no control plane needs upgrading to $TARGET_IMAGE: no etcd snapshot taken"
   exit 0
+fi
+if [[ -n $lifecycle ]] && ! problem=$(kube_api_problem); then
+  fail "upgrade to $TARGET_VERSION refused before touching any node: talosctl upgrades control planes$lifecycle through the LifecycleService API and drains each from this machine through the Kubernetes API, but $problem." \
+    "Run pulumi up where the cluster endpoint answers (same network, VPN, or the VIP/load balancer up), then run it again."
 fi
 
 (umask 077 && mkdir -p -- "$SNAPSHOT_DIR")

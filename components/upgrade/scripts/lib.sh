@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# Helpers shared by the upgrade scripts. ClusterUpgrade (index.ts) prepends this file to each script's text,
-# so a Pulumi command is one self-contained `bash -c` program; run by hand, a script sources it instead.
+# Helpers shared by the upgrade scripts. ClusterUpgrade (index.ts) prepends versions.sh and this file to each
+# script's text, so a Pulumi command is one self-contained `bash -c` program; run by hand, a script sources
+# both instead.
 #
 # Secrets: the talosconfig only ever arrives in TALOSCONFIG_DATA (environment, marked secret by Pulumi). It
 # is written to a private temp file and passed as --talosconfig; it is never echoed, never on a command line.
@@ -8,14 +9,21 @@
 # Marker the scripts test to know the helpers are already defined.
 upgrade_lib_loaded() { :; }
 
-# Seconds one "does the node answer?" probe may take (an unreachable node would otherwise hang on TCP).
+# Settings (environment; the tests set the waits to zero, nothing else in the scripts sleeps):
+# Seconds one read-only talosctl call (probe, version, get) or the Kubernetes API check may take: a host that
+# drops packets would otherwise hang on TCP. Fractions are fine (`sleep` takes them).
 PROBE_TIMEOUT="${PROBE_TIMEOUT:-20}"
-# Seconds to wait for a node to report the new version and a Ready Kubernetes node after its upgrade.
+# Seconds to wait for a node to report the new version and a Ready Kubernetes node after its upgrade; 0 checks
+# once.
 READY_TIMEOUT="${READY_TIMEOUT:-600}"
 # Seconds between two health polls.
 POLL_INTERVAL="${POLL_INTERVAL:-5}"
 
 log() { printf '[upgrade] %s\n' "$*"; }
+
+# Text is handed to grep/awk/sed as a here-string, never piped from printf: a reader that stops early
+# (grep -q, awk exit) would leave a line-buffered printf writing into a closed pipe, and with pipefail that
+# SIGPIPE turns a match into a failure whenever the scheduler lets the reader finish first.
 
 # Prints "<what> failed:" with the details to stderr (Pulumi shows it as the resource's error) and exits 1.
 fail() {
@@ -59,81 +67,19 @@ with_timeout() {
   shift
   "$@" &
   local pid=$!
-  # The watchdog's output goes nowhere so it never holds the caller's pipes open.
-  (sleep "$secs" && kill -TERM "$pid") >/dev/null 2>&1 &
+  # The watchdog's output goes nowhere so it never holds the caller's pipes open, and stopping it stops its
+  # timer too (no `sleep` outlives the call).
+  (
+    trap 'kill "$timer" 2>/dev/null; exit 0' TERM
+    sleep "$secs" &
+    timer=$!
+    wait "$timer" && kill -TERM "$pid"
+  ) >/dev/null 2>&1 &
   local watchdog=$! status=0
   wait "$pid" || status=$?
   kill "$watchdog" >/dev/null 2>&1 || true
   wait "$watchdog" >/dev/null 2>&1 || true
   return "$status"
-}
-
-# Splits a version (`v1.13.9`, `1.36.0`, `v1.14.0-rc.1`) into VER_MAJOR VER_MINOR; 1 if malformed.
-parse_version() {
-  local re='^v?([0-9]+)\.([0-9]+)\.([0-9]+)(-[0-9A-Za-z.-]+)?$'
-  [[ $1 =~ $re ]] || return 1
-  VER_MAJOR=$((10#${BASH_REMATCH[1]}))
-  VER_MINOR=$((10#${BASH_REMATCH[2]}))
-}
-
-# `1.13` for `v1.13.9`; empty if malformed.
-minor_of() {
-  if parse_version "$1"; then printf '%s.%s' "$VER_MAJOR" "$VER_MINOR"; fi
-}
-
-# Prints why Talos FROM -> TO is refused and returns 1, or returns 0 silently. Mirrors checkTalosUpgradePath
-# (plan.ts): adjacent minors only, no downgrade to an older minor.
-talos_path_problem() {
-  local from=$1 to=$2 fmaj fmin tmaj tmin
-  if ! parse_version "$from"; then
-    printf 'cannot compare Talos versions "%s" and "%s"' "$from" "$to"
-    return 1
-  fi
-  fmaj=$VER_MAJOR fmin=$VER_MINOR
-  if ! parse_version "$to"; then
-    printf 'cannot compare Talos versions "%s" and "%s"' "$from" "$to"
-    return 1
-  fi
-  tmaj=$VER_MAJOR tmin=$VER_MINOR
-  if ((fmaj != tmaj)); then
-    printf 'Talos %s -> %s changes the major version; this rollout only moves between adjacent minors' "$from" "$to"
-    return 1
-  fi
-  if ((tmin < fmin)); then
-    printf 'Talos %s -> %s is a downgrade to an older minor; use "talosctl rollback" on the node instead, or set talosVersion back to v%s.%s.x' \
-      "$from" "$to" "$fmaj" "$fmin"
-    return 1
-  fi
-  if ((tmin > fmin + 1)); then
-    printf 'Talos %s -> %s skips v%s.%s: Talos upgrades are only tested between adjacent minors. Set talosVersion to the latest v%s.%s.x patch, run pulumi up, then move on to %s' \
-      "$from" "$to" "$fmaj" "$((fmin + 1))" "$fmaj" "$((fmin + 1))" "$to"
-    return 1
-  fi
-  return 0
-}
-
-# Prints why Kubernetes FROM -> TO is refused and returns 1, or returns 0 silently. Mirrors
-# checkKubernetesUpgradePath (plan.ts): upgrade-k8s moves within a minor or one minor up.
-k8s_path_problem() {
-  local from=$1 to=$2 fmaj fmin tmaj tmin
-  if ! parse_version "$from" || ! parse_version "$to"; then
-    printf 'cannot compare Kubernetes versions "%s" and "%s"' "$from" "$to"
-    return 1
-  fi
-  parse_version "$from"
-  fmaj=$VER_MAJOR fmin=$VER_MINOR
-  parse_version "$to"
-  tmaj=$VER_MAJOR tmin=$VER_MINOR
-  if ((fmaj != tmaj || tmin < fmin)); then
-    printf 'Kubernetes %s -> %s is not an upgrade talosctl upgrade-k8s supports (downgrade or major change)' "$from" "$to"
-    return 1
-  fi
-  if ((tmin > fmin + 1)); then
-    printf 'Kubernetes %s -> %s skips %s.%s: talosctl upgrade-k8s moves one minor at a time. Set kubernetesVersion to the latest %s.%s.x patch, run pulumi up, then move on to %s' \
-      "$from" "$to" "$fmaj" "$((fmin + 1))" "$fmaj" "$((fmin + 1))" "$to"
-    return 1
-  fi
-  return 0
 }
 
 install_hint() {
@@ -156,7 +102,9 @@ require_talosctl() {
   if ! out=$(talosctl version --client --short 2>&1); then
     fail "talosctl version --client --short failed:" "$out"
   fi
-  client=$(printf '%s\n' "$out" | grep -Eo 'v[0-9]+\.[0-9]+\.[0-9]+[0-9A-Za-z.-]*' | head -n 1 || true)
+  local re='v[0-9]+\.[0-9]+\.[0-9]+[0-9A-Za-z.-]*'
+  client=""
+  if [[ $out =~ $re ]]; then client=${BASH_REMATCH[0]}; fi
   if [[ -z $client ]]; then
     fail "cannot read the talosctl client version from:" "$out"
   fi
@@ -165,26 +113,60 @@ require_talosctl() {
   fi
 }
 
-# Sets PROBE_OUT to the node's answer. Returns 0 when NODE answers with our credentials, 2 when it answers
-# only the insecure maintenance API (booted from the ISO, not configured yet), 1 when it does not answer.
+# Sets PROBE_OUT to what the node answered. Returns 0 when NODE answers with the cluster's talosconfig
+# (PROBE_OUT: `talosctl version --short`), 2 when it is in maintenance mode (booted from the ISO or reset, no
+# configuration yet), 1 when it answers neither way (PROBE_OUT: both answers).
+#
+# Maintenance mode is recognised with a call every Talos version serves to an unauthenticated client, never
+# with an admin-only one:
+# - talosctl `get --insecure` dials the --nodes address itself with TLS and no client certificate
+#   (talos@v1.13.9 cmd/talosctl/cmd/talos/get.go RunE -> WithClientMaintenance,
+#   cmd/talosctl/pkg/talos/global/client.go WithClientMaintenance: endpoints = nodes, InsecureSkipVerify).
+# - Talos 1.13 serves maintenance mode with its regular API in "readonly role mode"
+#   (internal/app/machined/pkg/controllers/runtime/api_service_config.go), which gives every client that is not
+#   a SideroLink peer the os:reader role (pkg/grpc/middleware/authz/injector.go ReadOnlyWithAdminOnSiderolink).
+#   os:reader may list COSI resources (internal/app/machined/pkg/system/services/machined.go `rules`:
+#   /cosi.resource.State/List) of non-sensitive types (internal/app/resources/access.go AccessPolicy), but not
+#   Upgrade, LifecycleService.Upgrade, Reset or EtcdSnapshot (admin): those answer PermissionDenied.
+# - Talos up to 1.12 ran a separate maintenance server (internal/app/maintenance/server.go, merged into the
+#   regular API by "feat: unify maintenance and regular APIs" in 1.13.0-beta.0): its Version, Upgrade and Reset
+#   answer `Unimplemented: API is not implemented in maintenance mode` to anyone but a SideroLink peer
+#   (assertAdminRole), so `version --insecure` cannot detect it; its COSI state is served to os:reader.
+# - terraform-provider-talos v0.11.0 (pkg/talos/util.go talosClientOp) tells maintenance mode apart the same
+#   way: a reader call (Disks) over an insecure client.
+# MachineStatus is non-sensitive and says so outright (spec.stage: maintenance; pkg/machinery/resources/runtime
+# machine_status.go, machinestage.go). A configured node never answers an insecure call: outside maintenance
+# apid requires a client certificate (api_service_config.go: SkipVerifyingClientCert false).
+# shellcheck disable=SC2034 # PROBE_OUT is read by the scripts
 probe_node() {
-  local node=$1
-  if PROBE_OUT=$(with_timeout "$PROBE_TIMEOUT" talosctl --talosconfig "$TALOSCONFIG_FILE" -n "$node" version --short 2>&1); then
+  local node=$1 secure insecure stage
+  if secure=$(with_timeout "$PROBE_TIMEOUT" talosctl --talosconfig "$TALOSCONFIG_FILE" -n "$node" version --short 2>&1); then
+    PROBE_OUT=$secure
     return 0
   fi
-  local secure_err=$PROBE_OUT
-  # `version --insecure` talks to the maintenance service (talosctl 1.13 reference: "use Talos maintenance
-  # mode API"); a configured node refuses it, so this answers only for a fresh node.
-  if PROBE_OUT=$(with_timeout "$PROBE_TIMEOUT" talosctl --talosconfig "$TALOSCONFIG_FILE" -e "$node" -n "$node" version --short --insecure 2>&1); then
-    return 2
+  if insecure=$(with_timeout "$PROBE_TIMEOUT" talosctl -n "$node" get machinestatus --insecure -o yaml 2>&1); then
+    stage=$(machine_stage "$insecure")
+    if [[ $stage == maintenance ]]; then
+      PROBE_OUT=$insecure
+      return 2
+    fi
+    PROBE_OUT="it answers only without credentials and reports stage \"${stage:-unknown}\", not maintenance (installing or rebooting? run pulumi up again once it is up):
+$insecure"
+    return 1
   fi
-  PROBE_OUT=$secure_err
+  PROBE_OUT="with the cluster's talosconfig: $secure
+without credentials (maintenance mode): $insecure"
   return 1
+}
+
+# The stage in `talosctl get machinestatus -o yaml` output (its only "stage:" key, under spec).
+machine_stage() {
+  awk '$1 == "stage:" { print $2; exit }' <<<"$1"
 }
 
 # The server tag in `talosctl version` output: the first "Tag:" line after "Server:".
 server_tag() {
-  printf '%s\n' "$1" | awk '/^Server:/ { s = 1 } s && $1 == "Tag:" { print $2; exit }'
+  awk '/^Server:/ { s = 1 } s && $1 == "Tag:" { print $2; exit }' <<<"$1"
 }
 
 # Prints the Talos version NODE runs (with our credentials), or returns 1.
@@ -205,63 +187,130 @@ image_schematic() {
   esac
 }
 
-# Prints the schematic id NODE's image was built from: Image Factory bakes a virtual system extension named
-# "schematic" whose version is the id (siderolabs/image-factory, schematicExtension), listed by
-# `talosctl get extensions`. Prints nothing for an image without one; returns 1 if the node does not answer.
-running_schematic() {
+# Sets NODE_SCHEMATIC to the schematic id NODE's image was built from: Image Factory bakes a virtual system
+# extension named "schematic" whose version is the id into every image it builds, the empty ("vanilla")
+# schematic included (siderolabs/image-factory: EnhanceFromSchematic always appends schematicExtension), listed
+# by `talosctl get extensions` (ExtensionStatuses, alias "extensions": pkg/machinery/resources/runtime/
+# extension_status.go). Empty for ghcr.io/siderolabs/installer, which has none. Returns 1 with NODE_SCHEMATIC set
+# to talosctl's answer when the node does not answer.
+read_schematic() {
   local node=$1 out
-  out=$(with_timeout "$PROBE_TIMEOUT" talosctl --talosconfig "$TALOSCONFIG_FILE" -n "$node" get extensions -o yaml 2>&1) || return 1
-  # The resource's own metadata has a "version:" too; only the one after "name: schematic" is the id.
-  printf '%s\n' "$out" | awk '$1 == "name:" { name = $2; ver = "" } $1 == "version:" { ver = $2 } name == "schematic" && ver != "" { print ver; exit }'
+  if ! out=$(with_timeout "$PROBE_TIMEOUT" talosctl --talosconfig "$TALOSCONFIG_FILE" -n "$node" get extensions -o yaml 2>&1); then
+    NODE_SCHEMATIC=$out
+    return 1
+  fi
+  # Each resource's own metadata has a "version:" too; only the one after "name: schematic" is the id.
+  NODE_SCHEMATIC=$(awk '$1 == "name:" { name = $2; ver = "" } $1 == "version:" { ver = $2 } name == "schematic" && ver != "" { print ver; exit }' <<<"$out")
 }
 
-# True when NODE, which runs RUNNING, already runs TARGET_IMAGE: same Talos version and, for a factory
-# image, the same schematic (so adding an extension at the same version still upgrades the node).
-# Sets AT_TARGET_WHY (read by the scripts) to what differs.
+# Whether NODE, which runs RUNNING, already runs TARGET_IMAGE: the same Talos version and the same schematic,
+# where a plain installer (no schematic) must find no schematic on the node. So adding an extension, changing
+# one, and removing the last one (back to ghcr.io/siderolabs/installer) at the same version all upgrade the
+# node. Returns 0 (at target), 1 (not; AT_TARGET_WHY says what differs) or 2 (cannot tell; AT_TARGET_WHY says
+# why).
 # shellcheck disable=SC2034
 at_target() {
-  local node=$1 running=$2 want have
+  local node=$1 running=$2 want
   if [[ $running != "$TARGET_VERSION" ]]; then
     AT_TARGET_WHY="runs $running"
     return 1
   fi
   want=$(image_schematic "$TARGET_IMAGE")
-  [[ -n $want ]] || return 0
-  have=$(running_schematic "$node" || true)
-  if [[ $have != "$want" ]]; then
-    AT_TARGET_WHY="runs $running built from schematic ${have:-(none)}, not $want"
-    return 1
+  if ! read_schematic "$node"; then
+    AT_TARGET_WHY="cannot list its system extensions (talosctl get extensions): $NODE_SCHEMATIC"
+    return 2
   fi
-  return 0
+  if [[ $NODE_SCHEMATIC == "$want" ]]; then
+    return 0
+  fi
+  if [[ -z $want ]]; then
+    AT_TARGET_WHY="runs $running built from Image Factory schematic $NODE_SCHEMATIC, not the plain installer (no extensions)"
+  else
+    AT_TARGET_WHY="runs $running built from schematic ${NODE_SCHEMATIC:-(none: the plain installer)}, not $want"
+  fi
+  return 1
 }
 
 # True when the node's own Kubernetes Node is Ready: Talos mirrors it in the NodeStatus resource
 # (NodeStatuses.kubernetes.talos.dev, spec.nodeReady; pkg/machinery/resources/k8s/node_status.go).
+# LAST_ANSWER keeps what talosctl printed, for the error message.
 node_ready() {
-  local node=$1 out
-  out=$(with_timeout "$PROBE_TIMEOUT" talosctl --talosconfig "$TALOSCONFIG_FILE" -n "$node" get nodestatuses -o yaml 2>&1) || return 1
-  printf '%s\n' "$out" | grep -Eq '^[[:space:]]*nodeReady:[[:space:]]*true[[:space:]]*$'
+  local node=$1
+  LAST_ANSWER=$(with_timeout "$PROBE_TIMEOUT" talosctl --talosconfig "$TALOSCONFIG_FILE" -n "$node" get nodestatuses -o yaml 2>&1) || return 1
+  grep -Eq '^[[:space:]]*nodeReady:[[:space:]]*true[[:space:]]*$' <<<"$LAST_ANSWER"
 }
 
-# Waits until NODE answers with TARGET and its Kubernetes node is Ready, at most READY_TIMEOUT seconds.
-# Prints what it last saw and returns 1 on timeout.
+# True when the etcd service on control plane NODE runs and passes its health check: the Service resource
+# (Services.v1alpha1.talos.dev "etcd", spec.running/healthy; pkg/machinery/resources/v1alpha1/service.go).
+# LAST_ANSWER keeps what talosctl printed, for the error message.
+etcd_healthy() {
+  local node=$1
+  LAST_ANSWER=$(with_timeout "$PROBE_TIMEOUT" talosctl --talosconfig "$TALOSCONFIG_FILE" -n "$node" get services etcd -o yaml 2>&1) || return 1
+  grep -Eq '^[[:space:]]*running:[[:space:]]*true[[:space:]]*$' <<<"$LAST_ANSWER" &&
+    grep -Eq '^[[:space:]]*healthy:[[:space:]]*true[[:space:]]*$' <<<"$LAST_ANSWER"
+}
+
+# Waits until NODE answers with TARGET, its Kubernetes node is Ready and, for a control plane (ROLE), its etcd
+# member is healthy again, at most READY_TIMEOUT seconds (an integer; 0 checks once). The next control plane
+# goes down only after that, so etcd never misses two members. Prints what it last saw and returns 1 on timeout.
 wait_healthy() {
-  local node=$1 target=$2 deadline version=""
+  local node=$1 target=$2 role=$3 deadline version="" seen
   deadline=$((SECONDS + READY_TIMEOUT))
   while :; do
     version=$(running_version "$node" || true)
-    if [[ $version == "$target" ]] && node_ready "$node"; then
-      return 0
+    seen=version
+    if [[ $version == "$target" ]]; then
+      seen=ready
+      if node_ready "$node"; then
+        seen=etcd
+        if [[ $role != controlplane ]] || etcd_healthy "$node"; then
+          return 0
+        fi
+      fi
     fi
     if ((SECONDS >= deadline)); then
-      if [[ $version != "$target" ]]; then
+      case $seen in
+      version)
         printf 'after %ss the node answers %s, not %s (if it booted the old version, Talos rolled the upgrade back)' \
           "$READY_TIMEOUT" "${version:-nothing}" "$target"
-      else
-        printf 'after %ss the node runs %s but its Kubernetes node is not Ready' "$READY_TIMEOUT" "$target"
-      fi
+        ;;
+      ready)
+        printf 'after %ss the node runs %s but its Kubernetes node is not Ready; talosctl get nodestatuses answered:\n%s' \
+          "$READY_TIMEOUT" "$target" "$LAST_ANSWER"
+        ;;
+      *)
+        printf 'after %ss the node runs %s and is Ready but its etcd member is not healthy; talosctl get services etcd answered:\n%s' \
+          "$READY_TIMEOUT" "$target" "$LAST_ANSWER"
+        ;;
+      esac
       return 1
     fi
-    sleep "$POLL_INTERVAL"
+    if [[ $POLL_INTERVAL != 0 ]]; then sleep "$POLL_INTERVAL"; fi
   done
+}
+
+# Prints why this machine cannot reach the Kubernetes API at K8S_ENDPOINT (`https://host:port`, the cluster
+# endpoint that the admin kubeconfig talosctl fetches from Talos points at) and returns 1; returns 0 silently
+# when a TCP connection opens within PROBE_TIMEOUT seconds.
+kube_api_problem() {
+  local url=${K8S_ENDPOINT:-} hostport host port out status=0
+  if [[ -z $url ]]; then
+    printf 'K8S_ENDPOINT is empty: the upgrade commands need the cluster endpoint (a program bug)'
+    return 1
+  fi
+  hostport=${url#*://}
+  hostport=${hostport%%/*}
+  case $hostport in
+  \[*\]:*) host=${hostport%%]*} port=${hostport##*]:} ;;
+  \[*\]) host=${hostport%]} port=443 ;;
+  *:*) host=${hostport%:*} port=${hostport##*:} ;;
+  *) host=$hostport port=443 ;;
+  esac
+  host=${host#[}
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  out=$(with_timeout "$PROBE_TIMEOUT" bash -c 'exec 3<>"/dev/tcp/$1/$2"' kube-api-check "$host" "$port" 2>&1) || status=$?
+  ((status != 0)) || return 0
+  if ((status == 143)); then out="no answer within ${PROBE_TIMEOUT}s"; fi
+  printf 'this machine cannot reach the Kubernetes API at %s (TCP %s port %s: %s)' "$url" "$host" "$port" "${out:-connection failed}"
+  return 1
 }
