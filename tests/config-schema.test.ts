@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodeStackConfig, endpointProblem, parseClusterConfig } from "../components/config/schema";
+import { decodeStackConfig, parseClusterConfig } from "../components/config/schema";
+import { endpointProblem } from "../components/config/checks";
 import { validatePatchAgainstTalosSchema } from "../components/config/load";
 import { checkVersionPair } from "../components/config/versions";
 

@@ -12,8 +12,8 @@ import schema113 from "../components/machine/talos-schema/talos-config-v1.13.gen
 const WHERE = "nodes[1].patches[0]";
 const GENERATED: Record<TalosMinor, unknown> = { "1.12": schema112, "1.13": schema113 };
 
-function check(yamlText: string, talosMinor: TalosMinor = "1.13", partial?: boolean): SchemaProblem[] {
-  return validateTalosDocument(parse(yamlText), { talosMinor, where: WHERE, partial });
+function check(yamlText: string, talosMinor: TalosMinor = "1.13"): SchemaProblem[] {
+  return validateTalosDocument(parse(yamlText), { talosMinor, where: WHERE });
 }
 
 const errors = (problems: SchemaProblem[]) => problems.filter((p) => p.severity === "error");
@@ -317,16 +317,9 @@ describe("deprecated settings the schema leaves out", () => {
   });
 });
 
-describe("partial patches versus complete documents", () => {
-  it("does not enforce required keys in a patch, but does in a complete document", () => {
-    const text = "apiVersion: v1alpha1\nkind: VLANConfig\nname: eth0.10\nvlanID: 10\n";
-    expect(check(text, "1.13", true)).toEqual([]);
-    const full = check(text, "1.13", false);
-    expect(full.map((p) => p.path)).toEqual(["parent"]);
-    expect(full[0].message).toBe(`${WHERE}: parent is required`);
-  });
-
-  it("defaults to partial", () => {
+describe("patches are partial documents", () => {
+  it("does not enforce required keys a patch leaves to the document it patches", () => {
+    expect(check("apiVersion: v1alpha1\nkind: VLANConfig\nname: eth0.10\nvlanID: 10\n")).toEqual([]);
     const doc = { apiVersion: "v1alpha1", kind: "VLANConfig", name: "eth0.10" };
     expect(validateTalosDocument(doc, { talosMinor: "1.13", where: WHERE })).toEqual([]);
   });
@@ -343,10 +336,8 @@ describe("partial patches versus complete documents", () => {
     );
   });
 
-  it("does not understand $patch in a complete document", () => {
-    const text = "machine:\n  nodeLabels:\n    a:\n      $patch: delete\n";
-    expect(check(text, "1.13", true)).toEqual([]);
-    expect(errors(check(text, "1.13", false))).not.toEqual([]);
+  it("understands $patch: delete", () => {
+    expect(check("machine:\n  nodeLabels:\n    a:\n      $patch: delete\n")).toEqual([]);
   });
 });
 

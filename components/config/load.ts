@@ -5,7 +5,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec, PatchDocument } from "./spec";
-import { decodeStackConfig, parseClusterConfig, type PatchValidator } from "./schema";
+import { decodeStackConfig, parseClusterConfig } from "./schema";
+import type { PatchValidator } from "./patch-input";
 import { minorOf } from "./versions";
 import { validateTalosDocument, supportedTalosMinors, type TalosMinor } from "../machine/talos-schema";
 import { nodePatches, rolePatches } from "../machine/patches";
@@ -57,10 +58,10 @@ export function generatedPatchProblems(spec: ClusterSpec): string[] {
 }
 
 /** Loads and validates the stack config, or throws a `RunError` listing every problem. */
-export function loadClusterSpec(namespace = "homelab"): ClusterSpec {
-  const raw = decodeStackConfig(pulumi.runtime.allConfig(), namespace);
+export function loadClusterSpec(): ClusterSpec {
+  const raw = decodeStackConfig(pulumi.runtime.allConfig());
   const result = parseClusterConfig(raw, validatePatchAgainstTalosSchema);
-  const header = `Invalid stack configuration (Pulumi.${pulumi.getStack()}.yaml, keys under "${namespace}:"); nothing was changed:`;
+  const header = `Invalid stack configuration (Pulumi.${pulumi.getStack()}.yaml, keys under "homelab:"); nothing was changed:`;
   if (!result.spec) throw new pulumi.RunError(`${header}\n${result.report}`);
   const generated = generatedPatchProblems(result.spec);
   if (generated.length > 0)
