@@ -8,7 +8,15 @@
  */
 import { isIP } from "node:net";
 import { z } from "zod";
-import type { ClusterSpec, DiskSelector, InstallDisk, NodeSpec } from "./spec";
+import type {
+  ClusterSpec,
+  DiskSelector,
+  InstallDisk,
+  NodeRole,
+  NodeSpec,
+  SettingOrigin,
+  StackPatch,
+} from "./spec";
 import {
   CNI_DEFAULTS,
   DEFAULT_KUBERNETES_VERSION,
@@ -65,15 +73,74 @@ function hostForUrl(ip: string): string {
   return isIP(ip) === 6 ? `[${ip}]` : ip;
 }
 
+interface DiskSettings {
+  installDisk?: string;
+  installDiskSelector?: DiskSelector;
+  labels?: Record<string, string>;
+  taints?: Record<string, string>;
+}
+
+/** The install disk a node gets, and which setting chose it: the node's own, its role's, or the default. */
 function installDisk(
-  node: { installDisk?: string; installDiskSelector?: DiskSelector },
-  role: { installDisk?: string; installDiskSelector?: DiskSelector } | undefined,
-): InstallDisk {
-  if (node.installDisk) return { path: node.installDisk };
-  if (node.installDiskSelector) return { selector: node.installDiskSelector };
-  if (role?.installDisk) return { path: role.installDisk };
-  if (role?.installDiskSelector) return { selector: role.installDiskSelector };
-  return { path: "/dev/sda" };
+  node: DiskSettings,
+  role: DiskSettings | undefined,
+  at: { node: string; role: string },
+): { disk: InstallDisk; origin: SettingOrigin } {
+  if (node.installDisk) return { disk: { path: node.installDisk }, origin: at3(`${at.node}.installDisk`) };
+  if (node.installDiskSelector)
+    return { disk: { selector: node.installDiskSelector }, origin: at3(`${at.node}.installDiskSelector`) };
+  if (role?.installDisk) return { disk: { path: role.installDisk }, origin: at2(`${at.role}.installDisk`) };
+  if (role?.installDiskSelector)
+    return { disk: { selector: role.installDiskSelector }, origin: at2(`${at.role}.installDiskSelector`) };
+  return { disk: { path: "/dev/sda" }, origin: { source: "the default install disk /dev/sda", level: 0 } };
+}
+
+const at2 = (source: string): SettingOrigin => ({ source, level: 2 });
+const at3 = (source: string): SettingOrigin => ({ source, level: 3 });
+
+/** A role default and a node's own map (labels, taints), merged with the node winning, and who set each key. */
+function mergedMap(
+  role: Record<string, string> | undefined,
+  node: Record<string, string> | undefined,
+  at: { node: string; role: string },
+  key: "labels" | "taints",
+): { values: Record<string, string>; origins: Record<string, SettingOrigin> } {
+  const origins: Record<string, SettingOrigin> = {};
+  for (const k of Object.keys(role ?? {})) origins[k] = at2(`${at.role}.${key}`);
+  for (const k of Object.keys(node ?? {})) origins[k] = at3(`${at.node}.${key}`);
+  return { values: { ...role, ...node }, origins };
+}
+
+/** One node of the spec, with where each generated setting came from. */
+function nodeSpecOf(
+  n: DiskSettings & { name: string; hostname?: string; address: string; role: NodeRole },
+  role: DiskSettings | undefined,
+  index: number,
+  patches: StackPatch[],
+): NodeSpec {
+  const at = { node: `nodes[${index}]`, role: `roles.${n.role}` };
+  const disk = installDisk(n, role, at);
+  const labels = mergedMap(role?.labels, n.labels, at, "labels");
+  const taints = mergedMap(role?.taints, n.taints, at, "taints");
+  return {
+    name: n.name,
+    hostname: n.hostname ?? n.name,
+    address: n.address,
+    role: n.role,
+    installDisk: disk.disk,
+    labels: labels.values,
+    taints: taints.values,
+    patches,
+    index,
+    origins: {
+      installDisk: disk.origin,
+      hostname: n.hostname
+        ? at3(`${at.node}.hostname`)
+        : { source: `${at.node}.name (the default hostname)`, level: 0 },
+      labels: labels.origins,
+      taints: taints.origins,
+    },
+  };
 }
 
 export interface ParseResult {
@@ -106,25 +173,14 @@ export function parseClusterConfig(
     const k8s = (c.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION).replace(/^v/, "");
 
     const nodes: NodeSpec[] = c.nodes.map((n, i) => {
-      const role = c.roles?.[n.role];
       const patches = parsePatches(n.patches, ["nodes", i, "patches"], issues);
       for (const p of patches) collectPatchProblems(p, talos, validatePatch, issues, warnings);
-      return {
-        name: n.name,
-        hostname: n.hostname ?? n.name,
-        address: n.address,
-        role: n.role,
-        installDisk: installDisk(n, role),
-        labels: { ...role?.labels, ...n.labels },
-        taints: { ...role?.taints, ...n.taints },
-        patches: patches.map((p) => p.doc),
-        index: i,
-      };
+      return nodeSpecOf(n, c.roles?.[n.role], i, patches);
     });
     const patchesFor = (key: "all" | "controlplane" | "worker") => {
       const list = parsePatches(c.patches?.[key], ["patches", key], issues);
       for (const p of list) collectPatchProblems(p, talos, validatePatch, issues, warnings);
-      return list.map((p) => p.doc);
+      return list;
     };
     const allPatches = {
       all: patchesFor("all"),
@@ -174,6 +230,9 @@ export function parseClusterConfig(
         serviceSubnets: c.network?.serviceSubnets ?? ["10.96.0.0/12"],
         patches: allPatches,
         allowSchedulingOnControlPlanes: c.allowSchedulingOnControlPlanes ?? workers.length < 3,
+        ...(c.allowSchedulingOnControlPlanes === undefined
+          ? {}
+          : { allowSchedulingOrigin: { source: "allowSchedulingOnControlPlanes", level: 1 as const } }),
         extensions: [...(c.extensions ?? [])].sort(),
         resetOnDestroy: c.resetOnDestroy ?? false,
         upgrade: {

@@ -5,6 +5,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { DEFAULT_KUBERNETES_VERSION, DEFAULT_TALOS_VERSION, parseSemver } from "./versions";
+import { mapEntryProblem } from "../machine/talos-schema/labels";
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
@@ -39,15 +40,26 @@ const kubernetesVersion = z
       `${JSON.stringify(iss.input)} is not a Kubernetes version — write it in full, e.g. ${DEFAULT_KUBERNETES_VERSION}`,
   });
 
-/** A patch: a YAML string (one or more documents) or an object. */
-const patch = z.union([z.string(), z.record(z.string(), z.unknown())], {
+/**
+ * A patch: a YAML string (one or more documents) or a mapping; a list is taken in so that a JSON 6902
+ * patch gets its own explanation (patch-input.ts) rather than a type error.
+ */
+const patch = z.union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())], {
   error: "must be a YAML string or a mapping of Talos settings",
 });
 const patchList = z.array(patch, { error: "must be a list of patches" });
 
 const diskSelector = z.strictObject({
   size: z.string().optional(),
-  name: z.string().optional(),
+  // In Talos's schema, but every node refuses it: machinery v1.13.0 (and v1.12.0)
+  // config/types/v1alpha1/v1alpha1_provider.go DiskMatchExpression.
+  name: z
+    .unknown()
+    .refine(() => false, {
+      error:
+        'Talos refuses a disk selector on name ("selector on name is not supported"): select the disk by busPath, model, serial, wwid, size or type, or set installDisk to its path',
+    })
+    .optional(),
   model: z.string().optional(),
   serial: z.string().optional(),
   modalias: z.string().optional(),
@@ -61,9 +73,20 @@ const diskPath = z
   .string()
   .regex(/^\/dev\/\S+$/, { error: "must be a device path such as /dev/sda or /dev/nvme0n1" });
 
-const labels = z.record(z.string(), z.string({ error: "label values must be strings (quote numbers)" }));
-const taints = z.record(
-  z.string(),
+/** A Kubernetes label or taint map, checked as Talos checks machine.nodeLabels / machine.nodeTaints. */
+const kubernetesMap = (kind: "nodeLabels" | "nodeTaints", value: z.ZodType<string>) =>
+  z.record(z.string(), value).superRefine((map, ctx) => {
+    for (const [key, v] of Object.entries(map)) {
+      const problem = mapEntryProblem(kind, key, v);
+      if (problem) ctx.addIssue({ code: "custom", path: [key], message: `Talos refuses it: ${problem}` });
+    }
+  });
+const labels = kubernetesMap(
+  "nodeLabels",
+  z.string({ error: "label values must be strings (quote numbers)" }),
+);
+const taints = kubernetesMap(
+  "nodeTaints",
   z.string().regex(/^[^:]*:(NoSchedule|PreferNoSchedule|NoExecute)$/, {
     error: 'must be "value:Effect" with Effect NoSchedule, PreferNoSchedule or NoExecute',
   }),

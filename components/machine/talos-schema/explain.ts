@@ -50,7 +50,6 @@ export function explainErrors(
             path: full,
             value: isPlainObject(value) ? value[key] : undefined,
             minor,
-            kinds: state.kinds,
             report,
           });
         } else if (key === "$patch") {

@@ -5,14 +5,18 @@
  * `scripts/derive-talos-schema.mjs` (see the `$comment` in each generated file). Nothing here reads
  * `../shared` at run time.
  *
- * Two facts shape this module:
- * - The upstream schema leaves out fields that Talos deprecated but still accepts (`machine.network`,
- *   `machine.time`, ...). A plain "unknown key" for those would be wrong, so they become warnings naming
- *   the replacement document kind, except where they would clash with what this project generates.
+ * It is the fast first check, with did-you-mean messages; the judge is the Talos machinery itself, which
+ * tools/talos-check runs in the tests over the same documents (a document this check passes and Talos
+ * refuses is a bug here). Three facts shape this module:
+ * - The upstream schema leaves out fields that Talos deprecated but still reads (`machine.network`,
+ *   `machine.time`, ...). A plain "unknown key" for those would be wrong; they are accepted as Talos
+ *   accepts them, with Talos's own warning or refusal where it gives one (legacy.ts).
+ * - Some values fit the schema but every node refuses them (refusals.ts).
  * - Patches are partial, so `required` is not enforced for them; everything else (unknown keys, types,
  *   enums, patterns) is.
  */
 import { explainErrors } from "./explain";
+import { reportRefusedValues } from "./refusals";
 import { stateFor, supportedTalosMinors, validatorFor } from "./compile";
 import { closest } from "../../config/suggest";
 import { describeValue, isPlainObject, Reporter } from "./report";
@@ -81,6 +85,7 @@ export function validateTalosDocument(doc: unknown, opts: ValidateTalosDocumentO
   if (!validate(subject)) {
     explainErrors(validate.errors ?? [], subject, defName, state, talosMinor, report);
   }
+  reportRefusedValues(subject, defName, report);
   return report.problems;
 }
 

@@ -1,64 +1,70 @@
 /**
- * Settings the upstream schema leaves out (Talos deprecated them) but Talos still reads, so they are not
- * "unknown keys": each has a rule saying what to report.
+ * Settings the upstream schema leaves out (Talos marks them `docgen:nodoc`: deprecated, or kept for old
+ * configs) but still reads, so they are not "unknown keys". Talos accepts them without a word, so this
+ * check does too, except where a node warns or refuses (machinery v1.13.0
+ * config/types/v1alpha1/v1alpha1_validation.go), which it says in Talos's own words. Their values are not
+ * checked here (the schema has no shape for them); tools/talos-check does that in the tests.
  */
-import { formatPath, isPlainObject, joinOr, patternOf, type Reporter, type Segment } from "./report";
-import type { KindEntry, TalosMinor } from "./types";
+import { formatPath, isPlainObject, patternOf, type Reporter, type Segment } from "./report";
+import type { TalosMinor } from "./types";
 
-/** Replacement kinds are named only if the minor's schema has them. */
 export type LegacyRule = (ctx: LegacyContext) => void;
 
 interface LegacyContext {
   path: Segment[];
   value: unknown;
   minor: TalosMinor;
-  kinds: Map<string, KindEntry[]>;
   report: Reporter;
 }
 
-function deprecated(replacementKinds: string[], extra = ""): LegacyRule {
-  return ({ path, minor, kinds, report }) => {
-    const real = replacementKinds.filter((k) => kinds.has(k));
-    const use =
-      real.length === 0
-        ? ""
-        : real.length === 1
-          ? `; use a ${real[0]} document instead`
-          : `; use ${joinOr(real)} documents instead`;
+/** Accepted as Talos accepts it. */
+const accepted: LegacyRule = () => undefined;
+
+/** A key under the legacy `machine.network`: the known ones by their rule, others as typos. */
+const networkConfig: LegacyRule = (ctx) => {
+  if (!isPlainObject(ctx.value)) return;
+  for (const [key, value] of Object.entries(ctx.value)) {
+    const path = [...ctx.path, key];
+    const rule = LEGACY_RULES[patternOf(path)];
+    if (rule) rule({ ...ctx, path, value });
+    else ctx.report.unknownKey(path, LEGACY_KEYS_BY_PARENT.get("machine.network") ?? []);
+  }
+};
+
+/** v1alpha1_validation.go warns once per interface that still uses `cidr`. */
+const interfaces: LegacyRule = ({ path, value, report }) => {
+  if (!Array.isArray(value)) return;
+  value.forEach((iface: unknown, i) => {
+    if (!isPlainObject(iface) || iface.cidr === undefined) return;
     report.warning(
-      path,
-      `${formatPath(path)} is deprecated: Talos ${minor} still accepts it but its schema no longer lists it${use}${extra}`,
+      [...path, i, "cidr"],
+      `${formatPath([...path, i, "cidr"])}: Talos warns ${JSON.stringify(String(iface.interface ?? ""))}: machine.network.interface.cidr is deprecated, please use machine.network.interface.addresses`,
     );
-  };
-}
+  });
+};
 
 export const LEGACY_RULES: Record<string, LegacyRule> = {
-  persist: ({ path, minor, report }) =>
-    report.warning(path, `${formatPath(path)} is deprecated and ignored by Talos ${minor}; remove it`),
-  "machine.env": deprecated(["EnvironmentConfig"]),
-  "machine.registries": deprecated(["RegistryMirrorConfig", "RegistryAuthConfig", "RegistryTLSConfig"]),
-  "machine.time": deprecated(["TimeSyncConfig"]),
-  "machine.install.extraKernelArgs": ({ path, minor, report }) =>
-    report.warning(
-      path,
-      `${formatPath(path)} is deprecated: Talos ${minor} still accepts it, but since Talos 1.13 upgrades ignore it ` +
-        `unless run with talosctl upgrade --legacy; put kernel arguments in the Image Factory schematic ` +
-        `(customization.extraKernelArgs) instead`,
-    ),
-  "machine.features.rbac": ({ path, minor, report }) =>
-    report.warning(path, `${formatPath(path)} is deprecated: Talos ${minor} always enables RBAC; remove it`),
-  "machine.network": (ctx) => {
-    if (!isPlainObject(ctx.value)) {
-      deprecated(["LinkConfig", "HostnameConfig", "ResolverConfig"])(ctx);
-      return;
-    }
-    for (const [key, value] of Object.entries(ctx.value)) {
-      const path = [...ctx.path, key];
-      const rule = LEGACY_RULES[patternOf(path)];
-      if (rule) rule({ ...ctx, path, value });
-      else ctx.report.unknownKey(path, LEGACY_KEYS_BY_PARENT.get("machine.network") ?? []);
+  persist: accepted,
+  "machine.disks": accepted,
+  "machine.env": accepted,
+  "machine.time": accepted,
+  "machine.registries": accepted,
+  "machine.systemDiskEncryption": accepted,
+  "machine.install.extraKernelArgs": accepted, // refused beside grubUseUKICmdline: see machine/checks.ts
+  "machine.install.bootloader": accepted,
+  "machine.install.extensions": ({ path, value, report }) => {
+    if (Array.isArray(value) && value.length > 0) {
+      report.warning(
+        path,
+        `${formatPath(path)}: Talos warns ".machine.install.extensions is deprecated, please see https://docs.siderolabs.com/talos/latest/platform-specific-installations/boot-assets" — use the extensions stack setting (an Image Factory schematic)`,
+      );
     }
   },
+  "machine.features.rbac": accepted,
+  "machine.features.stableHostname": accepted,
+  "machine.features.apidCheckExtKeyUsage": accepted,
+  "cluster.allowSchedulingOnMasters": accepted,
+  "machine.network": networkConfig,
   "machine.network.hostname": ({ path, minor, report }) =>
     report.error(
       path,
@@ -66,36 +72,12 @@ export const LEGACY_RULES: Record<string, LegacyRule> = {
         `reject a second hostname ("static hostname is already set in v1alpha1 config"); set the node's ` +
         `hostname setting (the project writes a HostnameConfig with auto: off) or use a HostnameConfig document`,
     ),
-  "machine.network.interfaces": (ctx) => {
-    deprecated(
-      [
-        "LinkConfig",
-        "BondConfig",
-        "BridgeConfig",
-        "VLANConfig",
-        "DHCPv4Config",
-        "DHCPv6Config",
-        "Layer2VIPConfig",
-      ],
-      " (addresses, routes and MTU go on LinkConfig; a VIP is a Layer2VIPConfig)",
-    )(ctx);
-    if (!Array.isArray(ctx.value)) return;
-    ctx.value.forEach((iface: unknown, i) => {
-      if (!isPlainObject(iface)) return;
-      if (iface.vip !== undefined) legacyVip(ctx, [...ctx.path, i, "vip"]);
-      if (Array.isArray(iface.vlans)) {
-        iface.vlans.forEach((vlan: unknown, j) => {
-          if (isPlainObject(vlan) && vlan.vip !== undefined)
-            legacyVip(ctx, [...ctx.path, i, "vlans", j, "vip"]);
-        });
-      }
-    });
-  },
-  "machine.network.nameservers": deprecated(["ResolverConfig"]),
-  "machine.network.searchDomains": deprecated(["ResolverConfig"], " (searchDomains.domains)"),
-  "machine.network.disableSearchDomain": deprecated(["ResolverConfig"], " (searchDomains.disableDefault)"),
-  "machine.network.extraHostEntries": deprecated(["StaticHostConfig"]),
-  "machine.network.kubespan": deprecated(["KubeSpanConfig"]),
+  "machine.network.interfaces": interfaces,
+  "machine.network.nameservers": accepted,
+  "machine.network.searchDomains": accepted,
+  "machine.network.disableSearchDomain": accepted,
+  "machine.network.extraHostEntries": accepted,
+  "machine.network.kubespan": accepted,
 };
 
 /** Legacy keys accepted at each level, so a typo near one still gets a suggestion. */
@@ -104,13 +86,4 @@ for (const pattern of Object.keys(LEGACY_RULES)) {
   const dot = pattern.lastIndexOf(".");
   const parent = dot === -1 ? "" : pattern.slice(0, dot);
   LEGACY_KEYS_BY_PARENT.set(parent, [...(LEGACY_KEYS_BY_PARENT.get(parent) ?? []), pattern.slice(dot + 1)]);
-}
-
-function legacyVip({ minor, report }: LegacyContext, path: Segment[]): void {
-  report.error(
-    path,
-    `${formatPath(path)} is the legacy VIP setting, which Talos ${minor} rejects next to the Layer2VIPConfig ` +
-      `document this project generates for the cluster VIP; set the vip stack setting instead ` +
-      `(or write a Layer2VIPConfig document with name: <VIP address> and link: <interface>)`,
-  );
 }
