@@ -18,7 +18,7 @@ export type PatchValidator = (
  * but cannot apply: machinery v1.13.0 config/configpatcher/json6902.go refuses JSON 6902 patches for a
  * multi-document config, and every Talos 1.12+ config is one (it carries a HostnameConfig document).
  */
-export function listPatchProblem(value: unknown[], document?: number): string {
+function listPatchProblem(value: unknown[], document?: number): string {
   const isOp = (v: unknown) => asRecord(v) !== undefined && typeof asRecord(v)!.op === "string";
   if (value.length === 0 || !value.every(isOp)) {
     return document === undefined

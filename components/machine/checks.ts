@@ -29,7 +29,7 @@ const MORE_SPECIFIC: Record<PatchLevel, string> = {
 };
 
 /** Every patch a node's config is built from, in order: the role's invoke, then the node's apply. */
-export function nodeConfigLayers(spec: ClusterSpec, node: NodeSpec, image: string): LayeredPatch[] {
+function nodeConfigLayers(spec: ClusterSpec, node: NodeSpec, image: string): LayeredPatch[] {
   return [...rolePatchLayers(spec, node.role, image), ...nodePatchLayers(spec, node)];
 }
 
@@ -41,7 +41,7 @@ function where(doc: string, path: readonly string[]): string {
 const show = (v: unknown) => (v === undefined ? "nothing" : JSON.stringify(v));
 
 /** One sentence per lost value, naming both places and what to do. */
-export function overrideMessage(o: Override): string {
+function overrideMessage(o: Override): string {
   const { claim, by } = o;
   const at = where(claim.doc, claim.path);
   if (o.reason && by.source !== claim.origin.source) {

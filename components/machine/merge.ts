@@ -29,7 +29,7 @@ export function documentKey(doc: PatchDocument): string {
  * `grubUseUKICmdline: true` (machinery generate/init.go, worker.go) and `HostnameConfig{auto: stable}`
  * (generate/network.go).
  */
-export function generatedBase(): Documents {
+function generatedBase(): Documents {
   return new Map<string, Record<string, unknown>>([
     ["v1alpha1", { machine: { install: { disk: "/dev/sda", grubUseUKICmdline: true } } }],
     ["HostnameConfig", { apiVersion: "v1alpha1", kind: "HostnameConfig", auto: "stable" }],
@@ -104,7 +104,7 @@ function strip(value: unknown): unknown {
 }
 
 /** The configuration after one more patch document; `missing` hears of deletions that fail. */
-export function applyPatch(
+function applyPatch(
   state: Documents,
   doc: PatchDocument,
   missing: MissingDelete = () => undefined,
@@ -128,7 +128,7 @@ export function lookup(state: Documents, key: string, path: readonly string[]): 
 }
 
 /** One value a patch sets: a scalar at a path, or an item the list at the path must contain. */
-export interface Claim {
+interface Claim {
   readonly doc: string;
   readonly path: readonly string[];
   readonly value: unknown;

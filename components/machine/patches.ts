@@ -109,7 +109,7 @@ export function rolePatches(spec: ClusterSpec, role: NodeRole, image: string): P
 }
 
 /** The stack file's patches that reach a node, in the order they apply, with their levels. */
-export function stackPatchLayers(spec: ClusterSpec, node: NodeSpec): LayeredPatch[] {
+function stackPatchLayers(spec: ClusterSpec, node: NodeSpec): LayeredPatch[] {
   const layer = (level: PatchLevel) => (p: StackPatch) => ({ doc: p.doc, origin: origin(p.where, level) });
   return [
     ...spec.patches.all.map(layer(1)),
@@ -133,7 +133,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === "object" && !Array.isArray(v);
 
 /** A v1alpha1 patch document that chooses the install disk (by path or selector). */
-export function setsInstallDisk(doc: PatchDocument): boolean {
+function setsInstallDisk(doc: PatchDocument): boolean {
   if ("kind" in doc) return false;
   const install = isRecord(doc.machine) && isRecord(doc.machine.install) ? doc.machine.install : undefined;
   const set = (v: unknown) => v !== undefined && !(isRecord(v) && "$patch" in v);
@@ -141,7 +141,7 @@ export function setsInstallDisk(doc: PatchDocument): boolean {
 }
 
 /** A HostnameConfig patch document that chooses automatic hostnames (`auto`). */
-export function setsHostnameAuto(doc: PatchDocument): boolean {
+function setsHostnameAuto(doc: PatchDocument): boolean {
   return doc.kind === "HostnameConfig" && doc.auto !== undefined;
 }
 

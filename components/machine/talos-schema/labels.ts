@@ -11,7 +11,7 @@ const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"];
 
 /** Why a label/annotation key is not `[prefix/]name`, in Talos's words; undefined when it is. */
-export function qualifiedNameProblem(key: string): string | undefined {
+function qualifiedNameProblem(key: string): string | undefined {
   const parts = key.split("/");
   if (parts.length > 2) return `invalid format: too many slashes: ${JSON.stringify(key)}`;
   const [prefix, name] = parts.length === 2 ? parts : [undefined, parts[0]];
@@ -29,7 +29,7 @@ export function qualifiedNameProblem(key: string): string | undefined {
 }
 
 /** Why a label value is invalid, in Talos's words; undefined when it is fine (empty is fine). */
-export function labelValueProblem(value: string): string | undefined {
+function labelValueProblem(value: string): string | undefined {
   if (value.length > 63) return `label value length exceeds limit of 63: ${JSON.stringify(value)}`;
   if (value !== "" && !QUALIFIED_NAME.test(value)) return `label value ${JSON.stringify(value)} is invalid`;
   return undefined;
