@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodeStackConfig, endpointProblem, parseClusterConfig } from "../components/config/schema";
+import { decodeStackConfig, parseClusterConfig } from "../components/config/schema";
+import { endpointProblem } from "../components/config/checks";
 import { validatePatchAgainstTalosSchema } from "../components/config/load";
 import { checkVersionPair } from "../components/config/versions";
 
@@ -197,6 +198,39 @@ describe("parseClusterConfig: bad input names the path and the fix", () => {
     ["VIP without a link", { ...base(), vip: { address: "10.0.0.9" } }, /vip: name the VIP's interface/],
     ["upper-case node name", { nodes: [cp("CP1", "10.0.0.1")] }, /nodes\[0\]\.name: must be a DNS label/],
     ["no nodes at all", { nodes: [] }, /nodes: list at least one node/],
+    [
+      "a disk selector on name, which every Talos node refuses",
+      { nodes: [{ ...cp("a", "10.0.0.1"), installDiskSelector: { name: "/dev/sda" } }] },
+      /nodes\[0\]\.installDiskSelector\.name: Talos refuses a disk selector on name \("selector on name is not supported"\)/,
+    ],
+    [
+      "a label key Kubernetes refuses",
+      { nodes: [{ ...cp("a", "10.0.0.1"), labels: { "bad key": "x" } }] },
+      /nodes\[0\]\.labels\.bad key: Talos refuses it: name "bad key" is invalid/,
+    ],
+    [
+      "a label value Kubernetes refuses",
+      { ...base(), roles: { worker: { labels: { zone: "a b" } } } },
+      /roles\.worker\.labels\.zone: Talos refuses it: label value "a b" is invalid/,
+    ],
+    [
+      "a JSON 6902 patch as YAML",
+      {
+        ...base(),
+        patches: { all: ["- op: add\n  path: /machine/sysctls\n  value:\n    vm.swappiness: '10'\n"] },
+      },
+      /patches\.all\[0\]: is a JSON 6902 patch.*JSON6902 patches are not supported for multi-document machine configuration.*\{"machine":\{"sysctls":\{"vm\.swappiness":"10"\}\}\}/,
+    ],
+    [
+      "a JSON 6902 patch as a list",
+      { ...base(), patches: { worker: [[{ op: "remove", path: "/machine/nodeLabels/zone" }]] } },
+      /patches\.worker\[0\]: is a JSON 6902 patch.*\{"machine":\{"nodeLabels":\{"zone":\{"\$patch":"delete"\}\}\}\}/,
+    ],
+    [
+      "a JSON 6902 patch on list items, which has no simple equivalent",
+      { ...base(), patches: { all: ['[{"op": "add", "path": "/machine/certSANs/-", "value": "x"}]'] } },
+      /patches\.all\[0\]: is a JSON 6902 patch.*Write it as a strategic-merge patch \(a mapping of the settings to change\)/,
+    ],
   ])("%s", (_label, raw, expected) => {
     expect(errorsOf(raw as Record<string, unknown>)).toMatch(expected);
   });

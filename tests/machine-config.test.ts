@@ -5,17 +5,17 @@
 import fc from "fast-check";
 import * as YAML from "yaml";
 import { describe, expect, it } from "vitest";
-import { parseClusterConfig } from "../components/config/schema";
 import type { ClusterSpec } from "../components/config/spec";
-import { generatedPatchProblems, validatePatchAgainstTalosSchema } from "../components/config/load";
+import { checkStack } from "../components/config/load";
 import { canonicalYaml } from "../components/machine/canonical";
+import { machineConfigProblems } from "../components/machine/checks";
 import { VANILLA_SCHEMATIC_ID, installerImage, schematicYaml } from "../components/machine/image";
 import { nodePatches, rolePatches, vipDocuments } from "../components/machine/patches";
 import { validateTalosDocument } from "../components/machine/talos-schema";
 import { runProgram, stackConfigFromFile, type ProgramRun } from "./support/program";
 
 function specOf(raw: Record<string, unknown>): ClusterSpec {
-  const r = parseClusterConfig(raw, validatePatchAgainstTalosSchema);
+  const r = checkStack(raw);
   if (!r.spec) throw new Error(r.errors.join("\n"));
   return r.spec;
 }
@@ -90,7 +90,7 @@ describe("generated patches are valid Talos 1.13 configuration", () => {
           cni,
           ...(vip ? { vip: { address: "10.0.0.100", link: "eth0" } } : {}),
         });
-        expect(generatedPatchProblems(spec)).toEqual([]);
+        expect(machineConfigProblems(spec)).toEqual([]);
       }),
       { numRuns: 40 },
     );
@@ -109,7 +109,7 @@ describe("generated patches are valid Talos 1.13 configuration", () => {
 describe("patch builders", () => {
   it("sets a static hostname through HostnameConfig, never machine.network.hostname", () => {
     const spec = specOf({ nodes: [cp("cp-1", "10.0.0.1", { hostname: "kube-a" })] });
-    const docs = nodePatches(spec.nodes[0]);
+    const docs = nodePatches(spec, spec.nodes[0]);
     expect(docs).toContainEqual({
       apiVersion: "v1alpha1",
       kind: "HostnameConfig",
@@ -140,7 +140,7 @@ describe("patch builders", () => {
     const [alias, vip] = vipDocuments(spec);
     expect(alias).toMatchObject({ kind: "LinkAliasConfig", selector: { match } });
     expect(vip).toMatchObject({ kind: "Layer2VIPConfig", link: alias.name });
-    expect(generatedPatchProblems(spec)).toEqual([]);
+    expect(machineConfigProblems(spec)).toEqual([]);
   });
 
   it("installs to the disk path or the selector, per node or per role", () => {
@@ -148,36 +148,26 @@ describe("patch builders", () => {
       nodes: [cp("c", "10.0.0.1"), worker("w", "10.0.0.2", { installDisk: "/dev/vdb" })],
       roles: { controlplane: { installDiskSelector: { model: "WDC*", type: "ssd" } } },
     });
-    expect(nodePatches(spec.nodes[0])).toContainEqual({
+    expect(nodePatches(spec, spec.nodes[0])).toContainEqual({
       machine: { install: { diskSelector: { model: "WDC*", type: "ssd" } } },
     });
-    expect(nodePatches(spec.nodes[1])).toContainEqual({ machine: { install: { disk: "/dev/vdb" } } });
+    expect(nodePatches(spec, spec.nodes[1])).toContainEqual({ machine: { install: { disk: "/dev/vdb" } } });
   });
 
   it("prepares Talos for Cilium: no CNI, no kube-proxy, KubePrism on", () => {
-    const [cluster] = rolePatches(specOf({ nodes: [cp("c", "10.0.0.1")], cni: "cilium" }), "worker", "img");
-    expect(cluster).toMatchObject({
+    const patches = rolePatches(specOf({ nodes: [cp("c", "10.0.0.1")], cni: "cilium" }), "worker", "img");
+    expect(patches).toContainEqual({
       cluster: { network: { cni: { name: "none" } }, proxy: { disabled: true } },
-      machine: { features: { kubePrism: { enabled: true, port: 7445 } } },
     });
+    expect(patches).toContainEqual({ machine: { features: { kubePrism: { enabled: true, port: 7445 } } } });
   });
 
   it("keeps kube-proxy for Calico, and leaves flannel to Talos", () => {
-    const [calico] = rolePatches(specOf({ nodes: [cp("c", "10.0.0.1")] }), "worker", "img");
-    expect(calico).toMatchObject({ cluster: { network: { cni: { name: "none" } } } });
+    const calico = rolePatches(specOf({ nodes: [cp("c", "10.0.0.1")] }), "worker", "img");
+    expect(calico).toContainEqual({ cluster: { network: { cni: { name: "none" } } } });
     expect(JSON.stringify(calico)).not.toContain("proxy");
-    const [flannel] = rolePatches(specOf({ nodes: [cp("c", "10.0.0.1")], cni: "flannel" }), "worker", "img");
+    const flannel = rolePatches(specOf({ nodes: [cp("c", "10.0.0.1")], cni: "flannel" }), "worker", "img");
     expect(JSON.stringify(flannel)).not.toContain('"cni"');
-  });
-
-  it("applies user patches after the generated ones, so they win", () => {
-    const spec = specOf({
-      nodes: [cp("c", "10.0.0.1")],
-      patches: { all: [{ cluster: { allowSchedulingOnControlPlanes: false } }] },
-    });
-    const patches = rolePatches(spec, "controlplane", "img");
-    expect(patches.at(-1)).toEqual({ cluster: { allowSchedulingOnControlPlanes: false } });
-    expect(patches).toContainEqual({ cluster: { allowSchedulingOnControlPlanes: true } });
   });
 });
 

@@ -224,7 +224,7 @@ export class TalosCluster extends pulumi.ComponentResource {
         endpoint: node.address,
         clientConfiguration,
         machineConfigurationInput: node.role === "controlplane" ? configs.controlplane : configs.worker,
-        configPatches: nodePatches(node).map(canonicalYaml),
+        configPatches: nodePatches(spec, node).map(canonicalYaml),
         applyMode: "auto",
         // Removing a node from the stack file wipes it only when the operator opted in.
         onDestroy: { reset: spec.resetOnDestroy, graceful: true, reboot: spec.resetOnDestroy },

@@ -9,10 +9,44 @@ export type CniName = "calico" | "cilium" | "flannel";
 /** A YAML object that becomes one strategic-merge patch document (already parsed). */
 export type PatchDocument = Record<string, unknown>;
 
-/** `machine.install.diskSelector` fields (Talos `v1alpha1.InstallDiskSelector`). */
+/** A patch document from the stack file, named by its path there (`nodes[1].patches[0]`) for messages. */
+export interface StackPatch {
+  readonly doc: PatchDocument;
+  readonly where: string;
+}
+
+/**
+ * How much a setting or patch weighs when two of them set the same Talos value. 0: a program default;
+ * 1: stack-wide (a cluster setting, `patches.all`); 2: per role (`roles.<role>`, `patches.<role>`);
+ * 3: per node (`nodes[i]` settings and patches). A value set at level 1 or more may only be changed by a
+ * patch of a higher level; anything else is a conflict the program reports.
+ */
+export type PatchLevel = 0 | 1 | 2 | 3;
+
+/** Where a value the program generates came from in the stack file, and its level. */
+export interface SettingOrigin {
+  /** The stack-file path (`nodes[2].installDisk`, `roles.worker.labels.zone`) or what the default is. */
+  readonly source: string;
+  readonly level: PatchLevel;
+}
+
+/** Where a node's generated settings came from (set by the config parser). */
+export interface NodeOrigins {
+  readonly installDisk: SettingOrigin;
+  readonly hostname: SettingOrigin;
+  /** By label key. */
+  readonly labels: Readonly<Record<string, SettingOrigin>>;
+  /** By taint key. */
+  readonly taints: Readonly<Record<string, SettingOrigin>>;
+}
+
+/**
+ * `machine.install.diskSelector` fields (Talos `v1alpha1.InstallDiskSelector`) that Talos can match on.
+ * `name` is in Talos's schema but refused by every node ("selector on name is not supported",
+ * machinery v1.13.0 config/types/v1alpha1/v1alpha1_provider.go DiskMatchExpression), so it is not here.
+ */
 export interface DiskSelector {
   readonly size?: string;
-  readonly name?: string;
   readonly model?: string;
   readonly serial?: string;
   readonly modalias?: string;
@@ -38,9 +72,11 @@ export interface NodeSpec {
   /** Kubernetes node taints, `key: value:Effect` as Talos's `machine.nodeTaints` takes them. */
   readonly taints: Readonly<Record<string, string>>;
   /** The node's own patches, in stack-file order, each named `nodes[i].patches[j]` for errors. */
-  readonly patches: readonly PatchDocument[];
+  readonly patches: readonly StackPatch[];
   /** Position in the stack file's `nodes` list, for messages (`nodes[3]`). */
   readonly index: number;
+  /** Where installDisk, hostname, labels and taints came from; absent: all program defaults. */
+  readonly origins?: NodeOrigins;
 }
 
 export interface VipSpec {
@@ -103,12 +139,14 @@ export interface ClusterSpec {
   readonly serviceSubnets: readonly string[];
   /** Patches for every node / per role, in stack-file order. */
   readonly patches: {
-    readonly all: readonly PatchDocument[];
-    readonly controlplane: readonly PatchDocument[];
-    readonly worker: readonly PatchDocument[];
+    readonly all: readonly StackPatch[];
+    readonly controlplane: readonly StackPatch[];
+    readonly worker: readonly StackPatch[];
   };
   /** Default: true when the cluster has fewer than 3 workers. */
   readonly allowSchedulingOnControlPlanes: boolean;
+  /** Set when the stack file sets allowSchedulingOnControlPlanes itself (else it is a default). */
+  readonly allowSchedulingOrigin?: SettingOrigin;
   /** Image Factory system extensions (e.g. `siderolabs/iscsi-tools`); empty means the vanilla installer. */
   readonly extensions: readonly string[];
   /** Reset (wipe) a node when it is removed from the stack. Default false: destructive, opt-in. */

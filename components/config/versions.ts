@@ -84,8 +84,6 @@ export function checkVersionPair(talosVersion: string, kubernetesVersion: string
   return undefined;
 }
 
-export const SUPPORTED_TALOS_MINORS = Object.keys(TALOS_SUPPORT_MATRIX);
-
 /**
  * Kubernetes minors each CNI release line is e2e-tested against, where the CNI publishes it. Outside the
  * range the CNI calls a version untested rather than unsupported, so this produces a warning, not an

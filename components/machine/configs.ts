@@ -16,8 +16,10 @@ export interface MachineConfigsArgs {
 }
 
 /**
- * One machine configuration per role: two invokes however many nodes there are. Per-node differences go
- * into each node's apply as patches, so adding a worker never regenerates anything.
+ * One machine configuration per role: two invokes however many nodes there are, carrying only what the
+ * program generates for the role. Per-node settings and the stack file's patches go into each node's
+ * apply, after them (components/machine/patches.ts), so adding a worker never regenerates anything and a
+ * stack patch is never undone by a generated setting.
  */
 export class MachineConfigs extends pulumi.ComponentResource {
   /** Rendered controlplane config (secret). */

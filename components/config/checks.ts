@@ -1,0 +1,140 @@
+/**
+ * Checks across stack settings (duplicates, roles, the bootstrap node, the endpoint, the VIP, the version
+ * matrix). They run on the raw input, beside the structural check, and tolerate what is structurally
+ * wrong (reported there), so one run lists everything to fix.
+ */
+import { checkVersionPair, DEFAULT_KUBERNETES_VERSION, DEFAULT_TALOS_VERSION, parseSemver } from "./versions";
+
+/** One problem with the stack config: where (a config path) and what to do. */
+export interface Issue {
+  path: (string | number)[];
+  message: string;
+}
+
+/** The value as a map, or undefined when it is anything else. */
+export function asRecord(v: unknown): Record<string, unknown> | undefined {
+  return v !== null && typeof v === "object" && !Array.isArray(v)
+    ? (v as Record<string, unknown>)
+    : undefined;
+}
+
+/** Checks across fields, on raw input, tolerant of structural errors reported elsewhere. */
+export function relationalIssues(raw: Record<string, unknown>): Issue[] {
+  const issues: Issue[] = [];
+  const nodes = Array.isArray(raw.nodes) ? raw.nodes.map(asRecord) : [];
+  const seenNames = new Map<string, number>();
+  const seenAddresses = new Map<string, number>();
+  const seenHostnames = new Map<string, number>();
+  nodes.forEach((n, i) => {
+    if (!n) return;
+    if (typeof n.name === "string") {
+      const first = seenNames.get(n.name);
+      if (first !== undefined) {
+        issues.push({
+          path: ["nodes", i, "name"],
+          message: `duplicate node name "${n.name}" (also nodes[${first}]) — give each node its own name`,
+        });
+      } else seenNames.set(n.name, i);
+    }
+    const host =
+      typeof n.hostname === "string" ? n.hostname : typeof n.name === "string" ? n.name : undefined;
+    if (host !== undefined) {
+      const first = seenHostnames.get(host);
+      if (first !== undefined && typeof n.hostname === "string") {
+        issues.push({
+          path: ["nodes", i, "hostname"],
+          message: `duplicate hostname "${host}" (also nodes[${first}]) — hostnames must be unique`,
+        });
+      } else if (first === undefined) seenHostnames.set(host, i);
+    }
+    if (typeof n.address === "string") {
+      const first = seenAddresses.get(n.address);
+      if (first !== undefined) {
+        issues.push({
+          path: ["nodes", i, "address"],
+          message: `duplicate address ${n.address} (also nodes[${first}]) — each machine has its own IP`,
+        });
+      } else seenAddresses.set(n.address, i);
+    }
+    if (n.installDisk !== undefined && n.installDiskSelector !== undefined) {
+      issues.push({ path: ["nodes", i], message: "set installDisk or installDiskSelector, not both" });
+    }
+  });
+  const roles = asRecord(raw.roles);
+  for (const role of ["controlplane", "worker"] as const) {
+    const r = asRecord(roles?.[role]);
+    if (r && r.installDisk !== undefined && r.installDiskSelector !== undefined) {
+      issues.push({ path: ["roles", role], message: "set installDisk or installDiskSelector, not both" });
+    }
+  }
+  if (Array.isArray(raw.nodes) && raw.nodes.length > 0 && !nodes.some((n) => n?.role === "controlplane")) {
+    issues.push({ path: ["nodes"], message: 'no control plane: give at least one node role "controlplane"' });
+  }
+  if (typeof raw.bootstrapNode === "string") {
+    const target = nodes.find((n) => n?.name === raw.bootstrapNode);
+    if (!target) {
+      issues.push({
+        path: ["bootstrapNode"],
+        message: `"${raw.bootstrapNode}" is not a node name — use the name of a control plane`,
+      });
+    } else if (target.role !== "controlplane") {
+      issues.push({
+        path: ["bootstrapNode"],
+        message: `"${raw.bootstrapNode}" is a ${String(target.role)}; bootstrap must run on a control plane`,
+      });
+    }
+  }
+  if (typeof raw.endpoint === "string") {
+    const problem = endpointProblem(raw.endpoint);
+    if (problem) issues.push({ path: ["endpoint"], message: problem });
+  }
+  const vip = asRecord(raw.vip);
+  if (vip) {
+    if ((vip.link === undefined) === (vip.linkMatch === undefined)) {
+      issues.push({
+        path: ["vip"],
+        message:
+          "name the VIP's interface with exactly one of link (e.g. eth0) or linkMatch (a CEL expression)",
+      });
+    }
+    if (typeof vip.address === "string" && seenAddresses.has(vip.address)) {
+      issues.push({
+        path: ["vip", "address"],
+        message: `${vip.address} is also a node's address — reserve a free IP for the VIP`,
+      });
+    }
+  }
+  if (typeof raw.talosVersion === "string" || typeof raw.kubernetesVersion === "string") {
+    const t = typeof raw.talosVersion === "string" ? raw.talosVersion : DEFAULT_TALOS_VERSION;
+    const k = typeof raw.kubernetesVersion === "string" ? raw.kubernetesVersion : DEFAULT_KUBERNETES_VERSION;
+    if (parseSemver(t) && parseSemver(k)) {
+      const problem = checkVersionPair(t, k);
+      if (problem)
+        issues.push({
+          path: [typeof raw.kubernetesVersion === "string" ? "kubernetesVersion" : "talosVersion"],
+          message: problem,
+        });
+    }
+  }
+  return issues;
+}
+
+/** Why an endpoint is not `https://host:port`, or undefined. */
+export function endpointProblem(endpoint: string): string | undefined {
+  const fix = `must be https://<host>:<port>, e.g. https://192.168.1.10:6443`;
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return `${JSON.stringify(endpoint)} is not a URL — ${fix}`;
+  }
+  if (url.protocol !== "https:")
+    return `${JSON.stringify(endpoint)} uses ${url.protocol.replace(":", "")} — ${fix}`;
+  if (!url.port) return `${JSON.stringify(endpoint)} has no port — ${fix}`;
+  if ((url.pathname !== "/" && url.pathname !== "") || url.search || url.hash || url.username) {
+    return `${JSON.stringify(endpoint)} has a path, query or credentials — ${fix}`;
+  }
+  if (!endpoint.endsWith(url.port))
+    return `${JSON.stringify(endpoint)} has a trailing slash or path — ${fix}`;
+  return undefined;
+}
