@@ -88,9 +88,9 @@ export function buildTalosCheck(): TalosCheckBinaries {
   const out = path.join(ROOT, "bin", "talos-check", hash.digest("hex").slice(0, 16));
   const bins = { check: path.join(out, "talos-check"), v112: path.join(out, "talos-check-1.12") };
   if (fs.existsSync(bins.check) && fs.existsSync(bins.v112)) return bins;
+  // Modules come from the Go module proxy the environment names (go env GOPROXY); go.sum pins them.
   const env = {
     ...process.env,
-    GOPROXY: "https://proxy.golang.org",
     GOFLAGS: `${process.env.GOFLAGS ?? ""} -mod=readonly`.trim(),
   };
   const build = (modfile: string, target: string) => {
