@@ -16,6 +16,9 @@ export default defineConfig({
     isolate: true,
     // Two shared cores: one test file at a time, the Go tool runs beside it.
     fileParallelism: false,
+    // CI reads the totals back from this file for its closing line.
+    reporters: process.env.CI ? ["default", "json"] : ["default"],
+    outputFile: { json: "bin/vitest-machinery-results.json" },
     testTimeout: 300_000,
     hookTimeout: 600_000,
   },
