@@ -184,6 +184,8 @@ from="${flag[from]:-Pulumi.home.yaml}"
 if [[ -n ${flag[from]:-} && ! -f $from ]]; then
   die "--from $from: no such stack file"
 fi
+# The program refuses two control planes (etcd loses quorum when either is down): refuse them here, before a VM exists.
+((controlplanes != 2)) || die "--controlplanes 2: etcd loses quorum whenever either is down; use 1 or 3"
 ((memory_mib >= 2048)) || die "--memory $memory_mib: Talos needs at least 2048 MiB on a control plane"
 ((cpus >= 1 && disk_gib >= 10)) || die "--cpus must be at least 1 and --disk at least 10 (GiB, Talos's minimum)"
 

@@ -96,10 +96,24 @@ describe("parseClusterConfig: a valid stack", () => {
     expect(spec!.nodes[1].labels).toEqual({ a: "role", b: "node" });
   });
 
-  it("warns, without failing, about an even number of control planes", () => {
+  it("refuses 2 control planes (etcd loses quorum when either is down), naming nodes and the fix", () => {
     const r = parse({ nodes: [cp("a", "10.0.0.1"), cp("b", "10.0.0.2")] });
+    expect(r.spec).toBeUndefined();
+    expect(r.errors.join("\n")).toMatch(/nodes.*2 control planes.*use 1 or 3/);
+  });
+
+  it("takes a config contract no newer than the Talos version, and refuses a newer one naming the fix", () => {
+    expect(parse({ ...base(), configContract: "1.12" }).spec?.configContract).toBe("v1.12");
+    expect(parse(base()).spec?.configContract).toBeUndefined();
+    expect(errorsOf({ ...base(), talosVersion: "v1.12.11", configContract: "v1.13" })).toMatch(
+      /configContract.*newer than talosVersion v1\.12\.11.*upgrade Talos first/,
+    );
+  });
+
+  it("warns, without failing, about 4 control planes (no more tolerance than 3)", () => {
+    const r = parse({ nodes: ["a", "b", "c", "d"].map((n, i) => cp(n, `10.0.0.${i + 1}`)) });
     expect(r.spec).toBeDefined();
-    expect(r.warnings.join("\n")).toMatch(/2 control planes.*odd number/);
+    expect(r.warnings.join("\n")).toMatch(/4 control planes.*odd number/);
   });
 
   it("parses YAML patches, multi-document ones too", () => {
@@ -276,7 +290,7 @@ describe("version matrix", () => {
   });
 });
 
-/** Arbitrary valid clusters: unique names and addresses, at least one control plane. */
+/** Arbitrary valid clusters: unique names and addresses, at least one control plane, never exactly two. */
 const clusterArb = fc
   .uniqueArray(fc.tuple(fc.stringMatching(/^[a-z][a-z0-9-]{0,10}[a-z0-9]$/), fc.ipV4()), {
     minLength: 1,
@@ -293,7 +307,8 @@ const clusterArb = fc
       address,
       role: i > 0 && isWorker[i] ? "worker" : "controlplane",
     })),
-  );
+  )
+  .filter((nodes) => nodes.filter((n) => n.role === "controlplane").length !== 2);
 
 describe("parseClusterConfig: properties", () => {
   it("any valid cluster parses; roles partition the nodes; the bootstrap node is a control plane", () => {

@@ -107,6 +107,10 @@ export class TalosCluster extends pulumi.ComponentResource {
       {
         spec,
         machineSecrets: this.secrets.machineSecrets,
+        // The contract stays what the cluster was created with (the protected secrets ignore later
+        // talosVersion changes): moving it with every upgrade would switch new-cluster defaults on in a
+        // running cluster. `configContract` in the stack file moves it deliberately.
+        contract: spec.configContract ?? this.secrets.talosVersion,
         installerImage: this.installerImage,
         dependsOn: this.upgrade.complete,
       },

@@ -70,6 +70,16 @@ export function relationalIssues(raw: Record<string, unknown>): Issue[] {
   if (Array.isArray(raw.nodes) && raw.nodes.length > 0 && !nodes.some((n) => n?.role === "controlplane")) {
     issues.push({ path: ["nodes"], message: 'no control plane: give at least one node role "controlplane"' });
   }
+  const controlPlaneCount = nodes.filter((n) => n?.role === "controlplane").length;
+  if (controlPlaneCount === 2) {
+    // etcd needs a majority of its members: with two, either one down (an upgrade reboots each in turn) stops
+    // etcd and the Kubernetes API. Three tolerate one down; one is a deliberate single point of failure.
+    issues.push({
+      path: ["nodes"],
+      message:
+        "2 control planes: etcd loses quorum whenever either is down (every Talos upgrade reboots each in turn) — use 1 or 3 (add the third in the same change)",
+    });
+  }
   if (typeof raw.bootstrapNode === "string") {
     const target = nodes.find((n) => n?.name === raw.bootstrapNode);
     if (!target) {

@@ -171,6 +171,17 @@ export function parseClusterConfig(
     const c = parsed.data;
     const talos = `v${c.talosVersion?.replace(/^v/, "") ?? DEFAULT_TALOS_VERSION.slice(1)}`;
     const k8s = (c.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION).replace(/^v/, "");
+    if (c.configContract) {
+      // Talos generates configs for its own contract or an older one, never a newer one.
+      const [cMaj, cMin] = c.configContract.replace(/^v/, "").split(".").map(Number);
+      const [tMaj, tMin] = talos.slice(1).split(".").map(Number);
+      if (cMaj > tMaj || (cMaj === tMaj && cMin > tMin)) {
+        issues.push({
+          path: ["configContract"],
+          message: `contract ${c.configContract} is newer than talosVersion ${talos} — upgrade Talos first, then move the contract`,
+        });
+      }
+    }
 
     const nodes: NodeSpec[] = c.nodes.map((n, i) => {
       const patches = parsePatches(n.patches, ["nodes", i, "patches"], issues);
@@ -193,7 +204,8 @@ export function parseClusterConfig(
     const bootstrapNode = c.bootstrapNode
       ? controlPlanes.find((n) => n.name === c.bootstrapNode)
       : controlPlanes[0];
-    if (controlPlanes.length > 0 && controlPlanes.length % 2 === 0) {
+    // Two are refused in checks.ts; four or six work but tolerate no more failures than one fewer.
+    if (controlPlanes.length > 2 && controlPlanes.length % 2 === 0) {
       warnings.push(
         `nodes: ${controlPlanes.length} control planes — etcd needs a majority, so an even count tolerates no more failures than one fewer; use an odd number (1, 3 or 5)`,
       );
@@ -220,6 +232,7 @@ export function parseClusterConfig(
         endpoint,
         talosVersion: talos,
         kubernetesVersion: k8s,
+        ...(c.configContract ? { configContract: `v${c.configContract.replace(/^v/, "")}` } : {}),
         nodes,
         controlPlanes,
         workers,

@@ -127,6 +127,12 @@ export interface ClusterSpec {
   readonly talosVersion: string;
   /** Kubernetes version, normalized without a leading `v` (`1.36.0`). */
   readonly kubernetesVersion: string;
+  /**
+   * The machine-config contract (`v1.13`), when the stack sets one. Default: the Talos version the machine
+   * secrets were created with, so a running cluster keeps the behaviour it was created with across upgrades
+   * (as `talosctl gen config --talos-version`); bumping it is a deliberate, separate change.
+   */
+  readonly configContract?: string;
   /** All nodes in stack-file order. */
   readonly nodes: readonly NodeSpec[];
   readonly controlPlanes: readonly NodeSpec[];

@@ -138,6 +138,12 @@ export const stackConfigSchema = z.strictObject({
   endpoint: z.string().optional(),
   talosVersion: talosVersion.optional(),
   kubernetesVersion: kubernetesVersion.optional(),
+  configContract: z
+    .string()
+    .regex(/^v?\d+\.\d+(\.\d+)?$/, {
+      error: "must be a Talos version such as v1.13: the machine-config contract the cluster keeps",
+    })
+    .optional(),
   nodes: z.array(nodeSchema, { error: "must be a list of nodes" }).min(1, {
     error: "list at least one node (a control plane) under homelab:nodes",
   }),

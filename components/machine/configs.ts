@@ -9,6 +9,12 @@ export interface MachineConfigsArgs {
   readonly spec: ClusterSpec;
   /** Output of the machine secrets resource. */
   readonly machineSecrets: pulumi.Input<talos.types.input.machine.MachineSecrets>;
+  /**
+   * The machine-config contract to generate for (`talos_version` of the provider's config data source: it
+   * "does not control the installed Talos version"). TalosCluster passes `spec.configContract`, else the
+   * Talos version the machine secrets were created with.
+   */
+  readonly contract: pulumi.Input<string>;
   /** Installer image for install and reinstall (Image Factory or ghcr). */
   readonly installerImage: pulumi.Input<string>;
   /** Resources the generation must wait for (e.g. a finished upgrade), none by default. */
@@ -38,7 +44,7 @@ export class MachineConfigs extends pulumi.ComponentResource {
               clusterEndpoint: args.spec.endpoint,
               machineSecrets: args.machineSecrets,
               machineType: role,
-              talosVersion: args.spec.talosVersion,
+              talosVersion: args.contract,
               kubernetesVersion: args.spec.kubernetesVersion,
               configPatches: pulumi
                 .output(args.installerImage)

@@ -199,7 +199,11 @@ export const stackArb: fc.Arbitrary<Record<string, unknown>> = fc
     cni,
     vip,
     extensions: fc.subarray(["siderolabs/iscsi-tools", "siderolabs/util-linux-tools"]),
-    controlPlanes: fc.array(nodeSettings, { minLength: 1, maxLength: 3 }),
+    // 1 or 3: the program refuses 2 control planes (etcd quorum; components/config/checks.ts).
+    controlPlanes: fc.oneof(
+      fc.array(nodeSettings, { minLength: 1, maxLength: 1 }),
+      fc.array(nodeSettings, { minLength: 3, maxLength: 3 }),
+    ),
     workers: fc.array(nodeSettings, { maxLength: 3 }),
     roles: fc.record({ controlplane: roleDefaults, worker: roleDefaults }, { requiredKeys: [] }),
     patches: fc.record(
