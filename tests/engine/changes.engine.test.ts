@@ -49,6 +49,21 @@ describe("a change to a converged cluster", () => {
     for (const n of NODES) before(order, `replace homelab-upgrade-os-${WORKERS[1]}`, `update homelab-${n}`);
   });
 
+  it("Talos bump: the machine configs keep the contract the cluster was created with; configContract moves it", async () => {
+    const contracts = () =>
+      project
+        .calls()
+        .filter((c) => c.method === "invoke" && c.token === "talos:machine/getConfiguration:getConfiguration")
+        .map((c) => (c.inputs as { talosVersion?: string }).talosVersion);
+    const bumped = BASE.replace("talosVersion: v1.13.9", "talosVersion: v1.13.10");
+    const seen = contracts().length;
+    await previewOf(bumped);
+    expect(new Set(contracts().slice(seen))).toEqual(new Set(["v1.13.9"]));
+    const seen2 = contracts().length;
+    await previewOf(bumped.replace("  homelab:nodes:", "  homelab:configContract: v1.13\n  homelab:nodes:"));
+    expect(new Set(contracts().slice(seen2))).toEqual(new Set(["v1.13"]));
+  });
+
   it("Kubernetes bump: upgrade-k8s re-runs once, then every config applies; no OS upgrade", async () => {
     const changes = await previewOf(BASE.replace("kubernetesVersion: 1.36.0", "kubernetesVersion: 1.36.1"));
     expect([...changes].sort()).toEqual(
