@@ -8,6 +8,9 @@ export default defineConfig({
     // Pulumi's runtime keeps its settings in process-global state: each test file gets its own process.
     pool: "forks",
     isolate: true,
+    // vitest's default is one fork per core but one, i.e. a single file at a time on 2 cores; most files here
+    // wait on child processes (bash, node, the fake tools), so two at a time keep both cores busy.
+    poolOptions: { forks: { minForks: 1, maxForks: 2 } },
     // CI reads the totals back from this file to print one closing summary line.
     reporters: process.env.CI ? ["default", "json"] : ["default"],
     outputFile: { json: "bin/vitest-results.json" },
