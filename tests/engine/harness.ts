@@ -233,6 +233,12 @@ export class EngineProject {
     return readJournal(this.env.STANDIN_LOG);
   }
 
+  /** Every call the upgrade commands made to the fake talosctl (its calls.log), in order. */
+  talosctlCalls(): string[] {
+    const log = path.join(this.env.FAKE_TALOS_STATE, "calls.log");
+    return fs.existsSync(log) ? fs.readFileSync(log, "utf8").split("\n").filter(Boolean) : [];
+  }
+
   dispose(): void {
     fs.rmSync(this.dir, { recursive: true, force: true });
   }

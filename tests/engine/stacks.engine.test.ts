@@ -46,6 +46,18 @@ describe("the home stack, provisioned", () => {
     expect(changed((await p.up()).steps)).toEqual([]);
   });
 
+  it("provisions 3 control planes and 2 workers from maintenance mode: every apply, one bootstrap, no OS upgrade", async () => {
+    const p = await project("example-ha");
+    const up = await p.up();
+    const creates = (type: string) => up.steps.filter((s) => s.op === "create" && s.type === type);
+    expect(creates("talos:machine/configurationApply:ConfigurationApply")).toHaveLength(5);
+    expect(creates("talos:machine/bootstrap:Bootstrap")).toHaveLength(1);
+    const calls = p.talosctlCalls();
+    // Every rollout step asked its node as a reader and found it in maintenance mode; none upgraded anything.
+    expect(calls.filter((c) => / get machinestatus .*--insecure/.test(c)).length).toBeGreaterThanOrEqual(5);
+    expect(calls.filter((c) => / (upgrade|upgrade-k8s|etcd snapshot) /.test(`${c} `))).toEqual([]);
+  });
+
   it("keeps every key out of the state file in clear, and the outputs secret", async () => {
     const p = await project("home");
     await p.up();
