@@ -131,17 +131,8 @@ export interface PendingRequest extends RequestOptions {
 export interface StrictMockOptions {
   /** Return an error message to make an invoke fail (as the provider would, e.g. a health check timing out). */
   failInvoke?: (token: string, inputs: any) => string | undefined;
-  /** Return an error message to make a resource registration fail (e.g. a node refusing a config). */
-  failResource?: (type: string, name: string, inputs: any) => string | undefined;
   /** Additional invoke tokens to answer, for functions a test deliberately brings in. */
   extraInvokes?: Record<string, (inputs: Record<string, any>) => Record<string, any>>;
-  /** Outputs of `pulumi.StackReference`s by stack name. */
-  stackOutputs?: Record<string, Record<string, any>>;
-  /**
-   * `"unknown"` (default): in a preview, ids and the outputs a provider only knows after creating are unknown,
-   * as on the first preview of a new stack. `"known"`: answer a preview like an update.
-   */
-  previewOutputs?: "unknown" | "known";
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -645,8 +636,6 @@ export function createStrictMocks(options: StrictMockOptions = {}): StrictMocks 
     return p && p.kind === kind && p.type === type && (name === undefined || p.name === name) ? p : undefined;
   };
 
-  const previewUnknown = (): boolean => pulumi.runtime.isDryRun() && options.previewOutputs !== "known";
-
   const fail = (message: string): never => {
     mocks.problems.push(message);
     throw new MockProviderError(message);
@@ -689,7 +678,7 @@ export function createStrictMocks(options: StrictMockOptions = {}): StrictMocks 
     for (const [k, v] of Object.entries(state)) {
       if (v === undefined) continue;
       if (!entry.outputs[k]) throw new Error(`mocks bug: ${token} has no output "${k}"`);
-      if (previewUnknown() && computed.includes(k)) {
+      if (pulumi.runtime.isDryRun() && computed.includes(k)) {
         out[k] = UNKNOWN;
       } else if (
         shapeHasSecret(entry.outputs[k]) ||
@@ -798,7 +787,7 @@ export function createStrictMocks(options: StrictMockOptions = {}): StrictMocks 
     if (type === "kubernetes:helm.sh/v3:Release") {
       const releaseName = inputs.name ?? `${name}-${sha256(name).slice(0, 8)}`;
       state.name = releaseName;
-      state.status = previewUnknown()
+      state.status = pulumi.runtime.isDryRun()
         ? UNKNOWN
         : {
             name: releaseName,
@@ -860,13 +849,10 @@ export function createStrictMocks(options: StrictMockOptions = {}): StrictMocks 
       if (meta) meta.record = record;
       const what = `${type} "${name}"`;
 
-      const injected = options.failResource?.(type, name, inputs);
-      if (injected) throw new MockProviderError(`${what}: ${injected}`);
-
       const finish = (id: string, state: Record<string, any>): pulumi.runtime.MockResourceResult => {
         record.id = id;
         record.outputs = unwrapSecrets(state).value;
-        return { id: previewUnknown() && !read ? "" : id, state };
+        return { id: pulumi.runtime.isDryRun() && !read ? "" : id, state };
       };
 
       if (!custom) {
@@ -899,18 +885,13 @@ export function createStrictMocks(options: StrictMockOptions = {}): StrictMocks 
           (k) => !COMMAND_INPUTS.has(k) && inputs[k] !== undefined,
         );
         if (unknownInputs.length > 0) fail(`${what}: unknown input(s) ${unknownInputs.join(", ")}`);
-        const ran = previewUnknown() ? UNKNOWN : "";
+        const ran = pulumi.runtime.isDryRun() ? UNKNOWN : "";
         return finish(`${name}-id`, { ...inputs, stdout: ran, stderr: ran });
       }
       if (PROVIDER_TOKEN.test(type)) return finish(`${name}-id`, { ...inputs });
-      if (type === "pulumi:pulumi:StackReference") {
-        const stack = String(inputs.name ?? name);
-        const outputs = options.stackOutputs?.[stack] ?? {};
-        return finish(stack, { name: stack, outputs, secretOutputNames: [] });
-      }
       return fail(
         `${what}: unknown resource token "${type}"; the mocks allow the Talos provider's tokens, kubernetes:*, ` +
-          "command:local:Command, pulumi:providers:* and pulumi:pulumi:StackReference",
+          "command:local:Command and pulumi:providers:*",
       );
     },
 
@@ -1056,14 +1037,10 @@ function wrapMonitor(mocks: StrictMocks): void {
 }
 
 export interface InstallMocksOptions extends StrictMockOptions {
-  /** Defaults to the project name in Pulumi.yaml, `homelab`. */
-  project?: string;
   stack?: string;
   preview?: boolean;
-  /** Stack config; a key without a namespace (`nodes`) is read as `<project>:nodes`. Values are strings (JSON for objects). */
+  /** Stack config; a key without a namespace (`nodes`) is read as `homelab:nodes`. Values are strings (JSON for objects). */
   config?: Record<string, string>;
-  /** Config keys (as given in `config`) that are secrets. */
-  secretKeys?: string[];
 }
 
 /**
@@ -1071,7 +1048,8 @@ export interface InstallMocksOptions extends StrictMockOptions {
  * constructing resources: config is read when the program's modules load.
  */
 export async function installMocks(opts: InstallMocksOptions = {}): Promise<StrictMocks> {
-  const project = opts.project ?? "homelab";
+  // The project name in Pulumi.yaml.
+  const project = "homelab";
   const stack = opts.stack ?? "test";
   const mocks = createStrictMocks(opts);
   await pulumi.runtime.setMocks(mocks, project, stack, opts.preview ?? false);
@@ -1079,6 +1057,6 @@ export async function installMocks(opts: InstallMocksOptions = {}): Promise<Stri
   const qualify = (k: string) => (k.includes(":") ? k : `${project}:${k}`);
   const config: Record<string, string> = {};
   for (const [k, v] of Object.entries(opts.config ?? {})) config[qualify(k)] = v;
-  pulumi.runtime.setAllConfig(config, (opts.secretKeys ?? []).map(qualify));
+  pulumi.runtime.setAllConfig(config);
   return mocks;
 }
