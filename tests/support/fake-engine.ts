@@ -574,10 +574,7 @@ export class FakeEngine {
           protect: record.protect,
           ignoreChanges: record.ignoreChanges,
           retainOnDelete: record.retainOnDelete,
-          deleteBeforeReplace: record.deleteBeforeReplace,
           replaceOnChanges: record.replaceOnChanges,
-          deletedWith: record.deletedWith,
-          remote: record.remote,
         },
         () =>
           this.opts.mocks.newResource({

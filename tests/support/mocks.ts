@@ -71,10 +71,7 @@ export interface RequestOptions {
   protect?: boolean;
   ignoreChanges?: string[];
   retainOnDelete?: boolean;
-  deleteBeforeReplace?: boolean;
   replaceOnChanges?: string[];
-  deletedWith?: string;
-  remote?: boolean;
 }
 
 export interface RecordedResource {
@@ -104,7 +101,6 @@ export interface RecordedInvoke {
   provider?: string;
   /** Recorded only when the mocks were installed with {@link installMocks}. */
   options?: Pick<RequestOptions, "version" | "pluginDownloadURL">;
-  error?: string;
 }
 
 export interface StrictMocks extends pulumi.runtime.Mocks {
@@ -909,7 +905,6 @@ export function createStrictMocks(options: StrictMockOptions = {}): StrictMocks 
       if (meta) meta.record = record;
       const what = `invoke ${token}`;
       const failWith = (message: string, asProblem: boolean): never => {
-        record.error = message;
         if (asProblem) mocks.problems.push(message);
         throw new MockProviderError(message);
       };
@@ -975,10 +970,7 @@ interface WireRequest {
   getProtect?(): boolean;
   getIgnorechangesList?(): string[];
   getRetainondelete?(): boolean;
-  getDeletebeforereplace?(): boolean;
   getReplaceonchangesList?(): string[];
-  getDeletedwith?(): string;
-  getRemote?(): boolean;
 }
 type Callback = (err: unknown, response: { getUrn?(): string } | undefined) => void;
 type MonitorMethod = (req: WireRequest, callback: Callback) => unknown;
@@ -996,10 +988,7 @@ function requestOptions(req: WireRequest): RequestOptions {
     protect: flag(req.getProtect?.()),
     ignoreChanges: list(req.getIgnorechangesList?.()),
     retainOnDelete: flag(req.getRetainondelete?.()),
-    deleteBeforeReplace: flag(req.getDeletebeforereplace?.()),
     replaceOnChanges: list(req.getReplaceonchangesList?.()),
-    deletedWith: text(req.getDeletedwith?.()),
-    remote: flag(req.getRemote?.()),
   };
   for (const k of Object.keys(out) as (keyof RequestOptions)[]) if (out[k] === undefined) delete out[k];
   return out;
