@@ -637,6 +637,14 @@ export function createStrictMocks(options: StrictMockOptions = {}): StrictMocks 
     throw new MockProviderError(message);
   };
 
+  /** Contract violations are problems, and the request fails with all of them. */
+  const checkContract = (token: string, what: string, entry: ContractEntry, inputs: Record<string, any>) => {
+    const violations = [...checkInputs(what, entry, inputs), ...checkValues(token, what, inputs)];
+    if (violations.length === 0) return;
+    mocks.problems.push(...violations);
+    throw new MockProviderError(violations.join("\n"));
+  };
+
   const lastClusterName = (): string => {
     for (let i = mocks.invokes.length - 1; i >= 0; i--) {
       const inv = mocks.invokes[i];
@@ -666,9 +674,8 @@ export function createStrictMocks(options: StrictMockOptions = {}): StrictMocks 
     token: string,
     entry: ContractEntry,
     state: Record<string, any>,
-    secretInputs: string[],
-    additionalSecretOutputs: string[],
-    computed: string[],
+    secret: string[] = [],
+    computed: string[] = [],
   ): Record<string, any> => {
     const out: Record<string, any> = {};
     for (const [k, v] of Object.entries(state)) {
@@ -676,11 +683,7 @@ export function createStrictMocks(options: StrictMockOptions = {}): StrictMocks 
       if (!entry.outputs[k]) throw new Error(`mocks bug: ${token} has no output "${k}"`);
       if (pulumi.runtime.isDryRun() && computed.includes(k)) {
         out[k] = UNKNOWN;
-      } else if (
-        shapeHasSecret(entry.outputs[k]) ||
-        secretInputs.includes(k) ||
-        additionalSecretOutputs.includes(k)
-      ) {
+      } else if (shapeHasSecret(entry.outputs[k]) || secret.includes(k)) {
         out[k] = pulumi.secret(v);
       } else {
         out[k] = v;
@@ -858,16 +861,18 @@ export function createStrictMocks(options: StrictMockOptions = {}): StrictMocks 
 
       const entry = contract.resources[type];
       if (entry) {
-        const violations = [...checkInputs(what, entry, inputs), ...checkValues(type, what, inputs)];
-        if (violations.length > 0) {
-          mocks.problems.push(...violations);
-          throw new MockProviderError(violations.join("\n"));
-        }
+        checkContract(type, what, entry, inputs);
         checkPin(what, meta, args.provider);
         const { id, state, computed } = talosResource(type, name, inputs);
         return finish(
           id,
-          finishTalosState(type, entry, state, secretInputs, meta?.additionalSecretOutputs ?? [], computed),
+          finishTalosState(
+            type,
+            entry,
+            state,
+            [...secretInputs, ...(meta?.additionalSecretOutputs ?? [])],
+            computed,
+          ),
         );
       }
       if (type.startsWith("talos:")) {
@@ -904,45 +909,23 @@ export function createStrictMocks(options: StrictMockOptions = {}): StrictMocks 
       mocks.invokes.push(record);
       if (meta) meta.record = record;
       const what = `invoke ${token}`;
-      const failWith = (message: string, asProblem: boolean): never => {
-        if (asProblem) mocks.problems.push(message);
-        throw new MockProviderError(message);
-      };
 
       const entry = contract.functions[token];
       const extra = options.extraInvokes?.[token];
       if (!entry && !extra) {
-        failWith(
+        fail(
           `${what}: unknown invoke token "${token}"; the mocks answer the Talos provider's functions only`,
-          true,
         );
       }
       if (entry) {
-        const violations = [...checkInputs(what, entry, inputs), ...checkValues(token, what, inputs)];
-        if (violations.length > 0) failWith(violations.join("\n"), true);
-        if (meta && !args.provider) {
-          const { version, pluginDownloadURL } = contract.package;
-          if (meta.version !== version || meta.pluginDownloadURL !== pluginDownloadURL) {
-            failWith(
-              `${what}: not pinned to ${version} from ${pluginDownloadURL} (got ${meta.version}, ${meta.pluginDownloadURL})`,
-              true,
-            );
-          }
-        }
+        checkContract(token, what, entry, inputs);
+        checkPin(what, meta, args.provider);
       }
+      // An injected failure is the scenario under test, not a contract violation: no problem recorded.
       const injected = options.failInvoke?.(token, inputs);
-      if (injected) failWith(`${what}: ${injected}`, false);
+      if (injected) throw new MockProviderError(`${what}: ${injected}`);
       if (extra) return extra(inputs);
-
-      const result = talosInvoke(token, inputs);
-      const out: Record<string, any> = {};
-      for (const [k, v] of Object.entries(result)) {
-        if (v === undefined) continue;
-        const shape = entry!.outputs[k];
-        if (!shape) throw new Error(`mocks bug: ${token} has no output "${k}"`);
-        out[k] = shapeHasSecret(shape) ? pulumi.secret(v) : v;
-      }
-      return out;
+      return finishTalosState(token, entry!, talosInvoke(token, inputs));
     },
   };
   return mocks;
