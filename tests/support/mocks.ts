@@ -20,6 +20,7 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
 import contractJson from "../fixtures/talos-provider-contract.json";
+import { containsUnknown, isPlainObject, isUnknownValue, UNKNOWN, unwrapSecrets } from "./wire";
 
 // ---------------------------------------------------------------------------------------------------
 // The provider contract
@@ -131,16 +132,6 @@ export interface StrictMockOptions {
   extraInvokes?: Record<string, (inputs: Record<string, any>) => Record<string, any>>;
 }
 
-// ---------------------------------------------------------------------------------------------------
-// Wire-format helpers
-// ---------------------------------------------------------------------------------------------------
-
-/** The mock monitor hands secret inputs over in their wire form: `{ [SIG_KEY]: SECRET_SIG, value }`. */
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-/** The wire form of an unknown value; the SDK turns it into an unknown Output property during a preview. */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
 /**
  * The SDK reports a failed invoke with `new Error(err.details)`, the gRPC error's details: a plain Error
  * thrown by a mock would reach the program as an empty message. Carrying `details` keeps the message.
@@ -152,47 +143,6 @@ export class MockProviderError extends Error {
     this.name = "MockProviderError";
     this.details = message;
   }
-}
-
-function isSecretWrapper(v: unknown): v is { value: unknown } {
-  return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
-}
-
-function isUnknownValue(v: unknown): boolean {
-  return v === UNKNOWN || pulumi.isUnknown(v);
-}
-
-/** Removes secret wrappers; reports whether there was one anywhere inside. */
-function unwrapSecrets(v: unknown): { value: any; secret: boolean } {
-  if (isSecretWrapper(v)) {
-    return { value: unwrapSecrets(v.value).value, secret: true };
-  }
-  if (Array.isArray(v)) {
-    let secret = false;
-    const value = v.map((e) => {
-      const r = unwrapSecrets(e);
-      secret ||= r.secret;
-      return r.value;
-    });
-    return { value, secret };
-  }
-  if (isPlainObject(v)) {
-    let secret = false;
-    const value: Record<string, unknown> = {};
-    for (const [k, e] of Object.entries(v)) {
-      const r = unwrapSecrets(e);
-      secret ||= r.secret;
-      value[k] = r.value;
-    }
-    return { value, secret };
-  }
-  return { value: v, secret: false };
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return (
-    typeof v === "object" && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype
-  );
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -569,14 +519,6 @@ function talosconfig(inputs: Record<string, any>): string {
   if (Array.isArray(inputs.nodes) && inputs.nodes.length > 0) context.nodes = inputs.nodes;
   Object.assign(context, { ca: cc.caCertificate, crt: cc.clientCertificate, key: cc.clientKey });
   return YAML.stringify({ context: inputs.clusterName, contexts: { [inputs.clusterName]: context } });
-}
-
-/** Is the value (or anything inside it) something the SDK cannot know yet? */
-function containsUnknown(v: unknown): boolean {
-  if (isUnknownValue(v)) return true;
-  if (Array.isArray(v)) return v.some(containsUnknown);
-  if (isPlainObject(v)) return Object.values(v).some(containsUnknown);
-  return false;
 }
 
 /** Does the shape mark a secret at any depth? The SDK lifts nested secrecy to the top-level property. */
