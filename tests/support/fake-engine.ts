@@ -28,6 +28,7 @@ import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import * as gempty from "google-protobuf/google/protobuf/empty_pb";
 import * as gstruct from "google-protobuf/google/protobuf/struct_pb";
 import type { PendingRequest } from "./mocks";
+import { requestOptions } from "./wire";
 
 /** The type token the SDK registers the root stack resource under. */
 export const ROOT_STACK_TYPE = "pulumi:pulumi:Stack";
@@ -237,16 +238,6 @@ function inProgramStore<T>(opts: FakeEngineOptions, fn: () => Promise<T>): Promi
 async function encode(props: Record<string, unknown>): Promise<gstruct.Struct> {
   const serialized = await rpc.serializeProperties("fake-engine", props as pulumi.Inputs);
   return gstruct.Struct.fromJavaScript(serialized as Record<string, gstruct.JavaScriptValue>);
-}
-
-/** Drops unset options so annotations look like the SDK mock monitor's. */
-function compact(meta: RequestAnnotation): RequestAnnotation {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(meta)) {
-    if (v === undefined || v === "" || v === false || (Array.isArray(v) && v.length === 0)) continue;
-    out[k] = v;
-  }
-  return out as unknown as RequestAnnotation;
 }
 
 function grpcError(code: grpc.status, message: string): grpc.ServiceError {
@@ -484,11 +475,10 @@ export class FakeEngine {
     ask: () => T | Promise<T>,
   ): Promise<{ result: T; meta: RequestAnnotation }> {
     return inProgramStore(this.opts, async () => {
-      const annotation = compact(meta);
       // No await between the annotation and the call: the mocks pair them up synchronously.
-      this.opts.mocks.annotateNext?.(annotation);
+      this.opts.mocks.annotateNext?.(meta);
       const result = await ask();
-      return { result, meta: annotation };
+      return { result, meta };
     });
   }
 
@@ -562,20 +552,7 @@ export class FakeEngine {
         return { encoded: await encode({}), id: "" };
       }
       const { result, meta } = await this.answer(
-        {
-          kind: "register",
-          type,
-          name,
-          version: record.version,
-          pluginDownloadURL: record.pluginDownloadURL,
-          additionalSecretOutputs: record.additionalSecretOutputs,
-          parent: record.parent,
-          dependencies: record.dependencies,
-          protect: record.protect,
-          ignoreChanges: record.ignoreChanges,
-          retainOnDelete: record.retainOnDelete,
-          replaceOnChanges: record.replaceOnChanges,
-        },
+        { kind: "register", type, name, ...requestOptions(req) },
         () =>
           this.opts.mocks.newResource({
             type,
@@ -645,26 +622,15 @@ export class FakeEngine {
     this.byUrn.set(urn, record);
 
     const encoded = await inProgramStore(this.opts, async () => {
-      const { result, meta } = await this.answer(
-        {
-          kind: "read",
+      const { result, meta } = await this.answer({ kind: "read", type, name, ...requestOptions(req) }, () =>
+        this.opts.mocks.newResource({
           type,
           name,
-          version: record.version,
-          pluginDownloadURL: record.pluginDownloadURL,
-          additionalSecretOutputs: record.additionalSecretOutputs,
-          parent: record.parent,
-          dependencies: record.dependencies,
-        },
-        () =>
-          this.opts.mocks.newResource({
-            type,
-            name,
-            inputs: inputs.wire,
-            provider: req.getProvider() || undefined,
-            custom: true,
-            id: req.getId(),
-          }),
+          inputs: inputs.wire,
+          provider: req.getProvider() || undefined,
+          custom: true,
+          id: req.getId(),
+        }),
       );
       if (meta.record && "type" in meta.record) {
         (meta.record as { urn?: string }).urn = urn;
@@ -705,9 +671,8 @@ export class FakeEngine {
       return resp;
     }
     const encoded = await inProgramStore(this.opts, async () => {
-      const { result } = await this.answer(
-        { kind: "invoke", type: token, version: record.version, pluginDownloadURL: record.pluginDownloadURL },
-        () => this.opts.mocks.call({ token, inputs: args.wire, provider: req.getProvider() || undefined }),
+      const { result } = await this.answer({ kind: "invoke", type: token, ...requestOptions(req) }, () =>
+        this.opts.mocks.call({ token, inputs: args.wire, provider: req.getProvider() || undefined }),
       );
       return encode(result);
     });

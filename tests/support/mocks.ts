@@ -21,24 +21,18 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { talosInvokeAnswer, talosResourceAnswer } from "./talos-answers";
 import { contractViolations, shapeHasSecret, TALOS_CONTRACT, type ContractEntry } from "./contract";
-import { isPlainObject, UNKNOWN, unwrapSecrets } from "./wire";
+import {
+  isPlainObject,
+  requestOptions,
+  UNKNOWN,
+  unwrapSecrets,
+  type RequestOptions,
+  type WireRequest,
+} from "./wire";
 
 // ---------------------------------------------------------------------------------------------------
 // Public API
 // ---------------------------------------------------------------------------------------------------
-
-/** What the SDK told the engine about a registration or invoke besides its inputs (needs `installMocks`). */
-export interface RequestOptions {
-  version?: string;
-  pluginDownloadURL?: string;
-  additionalSecretOutputs?: string[];
-  parent?: string;
-  dependencies?: string[];
-  protect?: boolean;
-  ignoreChanges?: string[];
-  retainOnDelete?: boolean;
-  replaceOnChanges?: string[];
-}
 
 export interface RecordedResource {
   type: string;
@@ -384,42 +378,8 @@ function optionsOf(meta: PendingRequest): RequestOptions {
 // Installing
 // ---------------------------------------------------------------------------------------------------
 
-/** The parts of the RegisterResource/ReadResource/Invoke protobuf requests the wrapper reads. */
-interface WireRequest {
-  getType?(): string;
-  getName?(): string;
-  getTok?(): string;
-  getVersion(): string;
-  getPlugindownloadurl(): string;
-  getAdditionalsecretoutputsList?(): string[];
-  getParent?(): string;
-  getDependenciesList?(): string[];
-  getProtect?(): boolean;
-  getIgnorechangesList?(): string[];
-  getRetainondelete?(): boolean;
-  getReplaceonchangesList?(): string[];
-}
 type Callback = (err: unknown, response: { getUrn?(): string } | undefined) => void;
 type MonitorMethod = (req: WireRequest, callback: Callback) => unknown;
-
-function requestOptions(req: WireRequest): RequestOptions {
-  const text = (v: string | undefined) => (v ? v : undefined);
-  const list = (v: string[] | undefined) => (v && v.length > 0 ? [...v] : undefined);
-  const flag = (v: boolean | undefined) => (v === true ? true : undefined);
-  const out: RequestOptions = {
-    version: text(req.getVersion()),
-    pluginDownloadURL: text(req.getPlugindownloadurl()),
-    additionalSecretOutputs: list(req.getAdditionalsecretoutputsList?.()),
-    parent: text(req.getParent?.()),
-    dependencies: list(req.getDependenciesList?.()),
-    protect: flag(req.getProtect?.()),
-    ignoreChanges: list(req.getIgnorechangesList?.()),
-    retainOnDelete: flag(req.getRetainondelete?.()),
-    replaceOnChanges: list(req.getReplaceonchangesList?.()),
-  };
-  for (const k of Object.keys(out) as (keyof RequestOptions)[]) if (out[k] === undefined) delete out[k];
-  return out;
-}
 
 /**
  * Wraps the mock monitor so the request options reach the mocks. The mock monitor calls `newResource`/`call`
