@@ -23,10 +23,8 @@ import YAML from "yaml";
 import {
   FakeEngine,
   type EngineMocks,
-  type RecordedCall,
   type RecordedInvoke,
   type RecordedLog,
-  type RecordedPackage,
   type RecordedResource,
 } from "./fake-engine";
 import { createStrictMocks } from "./mocks";
@@ -62,8 +60,6 @@ export interface RunProgramResult {
   stderr: string;
   resources: RecordedResource[];
   invokes: RecordedInvoke[];
-  calls: RecordedCall[];
-  packages: RecordedPackage[];
   logs: RecordedLog[];
   /** Stack outputs as plain values (from RegisterResourceOutputs on the root `pulumi:pulumi:Stack`). */
   outputs: Record<string, unknown>;
@@ -244,8 +240,6 @@ export async function runProgramThroughLoader(opts: RunProgramOptions): Promise<
       stderr,
       resources: engine.resources,
       invokes: engine.invokes,
-      calls: engine.calls,
-      packages: engine.packages,
       logs: engine.logs,
       outputs,
       secretOutputs,
