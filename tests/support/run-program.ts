@@ -43,13 +43,10 @@ export interface RunProgramOptions {
   env?: Record<string, string>;
   /** What answers registrations and invokes; strict mocks (tests/support/mocks.ts) by default. */
   mocks?: EngineMocks;
-  /** The CLI passes "organization" for self-managed backends. */
-  organization?: string;
-  /** `--parallel`; the CLI's default is unbounded. */
-  parallel?: number;
-  /** The program is killed after this long (default 110 s). */
-  timeoutMs?: number;
 }
+
+/** A safety net only: the program is killed after this long (the loader test allows 120 s per run). */
+const TIMEOUT_MS = 110_000;
 
 export interface RunProgramResult {
   /** Exit code of the loader; null if it was killed. 32 means it already reported the error itself. */
@@ -67,9 +64,6 @@ export interface RunProgramResult {
   secretOutputs: string[];
   /** Whether the SDK told the engine the program finished normally (SignalAndWaitForShutdown). */
   shutdownSignalled: boolean;
-  mocks: EngineMocks;
-  /** `node` argv used, for failure messages. */
-  argv: string[];
 }
 
 interface ProjectFile {
@@ -193,8 +187,9 @@ export async function runProgramThroughLoader(opts: RunProgramOptions): Promise<
     engine.address,
     "--engine",
     engine.address,
+    // What the CLI passes for self-managed backends.
     "--organization",
-    opts.organization ?? "organization",
+    "organization",
     "--project",
     opts.project,
     "--root-directory",
@@ -204,8 +199,9 @@ export async function runProgramThroughLoader(opts: RunProgramOptions): Promise<
     "--pwd",
     programDir,
     ...(opts.dryRun ? ["--dry-run"] : []),
+    // The CLI's default: unbounded.
     "--parallel",
-    String(opts.parallel ?? 2147483647),
+    "2147483647",
     project.main ?? ".",
   ];
 
@@ -223,7 +219,7 @@ export async function runProgramThroughLoader(opts: RunProgramOptions): Promise<
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill("SIGKILL");
-    }, opts.timeoutMs ?? 110_000);
+    }, TIMEOUT_MS);
     const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(
       (resolve, reject) => {
         child.on("error", reject);
@@ -244,8 +240,6 @@ export async function runProgramThroughLoader(opts: RunProgramOptions): Promise<
       outputs,
       secretOutputs,
       shutdownSignalled: engine.shutdownSignalled,
-      mocks,
-      argv: [process.execPath, ...argv],
     };
   } finally {
     await engine.stop();
