@@ -6,15 +6,15 @@
  * catches what a vitest import of the program cannot: type errors, module resolution, tsconfig quirks.
  *
  * What the language host does, and what is reproduced here:
- * - it resolves `@pulumi/pulumi/cmd/run` from the program directory and runs `node [nodeargs] <that path>`;
+ * - it resolves `@pulumi/pulumi/cmd/run` from the program directory and runs `node <that path>`;
  * - argv: `--monitor <addr> --engine <addr> --organization <org> --project <p> --root-directory <dir>
  *   --stack <s> --pwd <dir> [--dry-run] --parallel <n> <entry point>`; the entry point is Pulumi.yaml's `main`
  *   (relative to the project directory), or `.` to let the loader use package.json's `main`;
  * - env: the config as `PULUMI_CONFIG` (JSON object, `namespace:key` keys, string values, objects and arrays as
  *   JSON text) and `PULUMI_CONFIG_SECRET_KEYS` (JSON array); `PULUMI_NODEJS_TYPESCRIPT=true` unless Pulumi.yaml's
- *   runtime option `typescript` is false; `PULUMI_NODEJS_TSCONFIG_PATH` from the `tsconfig` option. The loader
- *   itself copies the flags into `PULUMI_NODEJS_*` for the SDK, and type-checks unless
- *   `PULUMI_NODEJS_TRANSPILE_ONLY=true` or the tsconfig says `noCheck`.
+ *   runtime option `typescript` is false (its other options, unused here, are refused). The loader itself
+ *   copies the flags into `PULUMI_NODEJS_*` for the SDK, and type-checks unless `PULUMI_NODEJS_TRANSPILE_ONLY=true`
+ *   or the tsconfig says `noCheck`.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -66,34 +66,36 @@ export interface RunProgramResult {
   shutdownSignalled: boolean;
 }
 
+/** What the language host reads from Pulumi.yaml to start a Node.js program. */
 interface ProjectFile {
   main?: string;
-  runtime: { name: string; options: Record<string, unknown> };
+  /** `runtime.options.typescript`, true unless set to false. */
+  typescript: boolean;
 }
 
 function readProjectFile(programDir: string): ProjectFile {
-  const file = ["Pulumi.yaml", "Pulumi.yml"]
-    .map((f) => path.join(programDir, f))
-    .find((f) => fs.existsSync(f));
-  if (!file) {
-    throw new Error(`no Pulumi.yaml in ${programDir}`);
+  const file = path.join(programDir, "Pulumi.yaml");
+  const doc = (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}) as { main?: unknown; runtime?: unknown };
+  const runtime = (typeof doc.runtime === "string" ? { name: doc.runtime } : (doc.runtime ?? {})) as {
+    name?: unknown;
+    options?: Record<string, unknown>;
+  };
+  if (runtime.name !== "nodejs") {
+    throw new Error(`${file}: runtime is "${String(runtime.name)}", not nodejs`);
   }
-  const doc = (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}) as Record<string, unknown>;
-  const runtime = doc["runtime"];
-  const runtimeObj =
-    typeof runtime === "string"
-      ? { name: runtime, options: {} }
-      : {
-          name: String((runtime as Record<string, unknown> | undefined)?.["name"] ?? ""),
-          options: ((runtime as Record<string, unknown> | undefined)?.["options"] ?? {}) as Record<
-            string,
-            unknown
-          >,
-        };
-  if (runtimeObj.name !== "nodejs") {
-    throw new Error(`${file}: runtime is "${runtimeObj.name}", not nodejs`);
+  const options = runtime.options ?? {};
+  // The other options (tsconfig, nodeargs, ...) change how the language host starts the program; no project
+  // here sets one, so one that appears must be carried over here first rather than silently ignored.
+  const unsupported = Object.keys(options).filter((k) => k !== "typescript");
+  if (unsupported.length > 0) {
+    throw new Error(
+      `${file}: runtime option(s) ${unsupported.join(", ")} not carried over by run-program.ts`,
+    );
   }
-  return { main: typeof doc["main"] === "string" ? doc["main"] : undefined, runtime: runtimeObj };
+  return {
+    main: typeof doc.main === "string" ? doc.main : undefined,
+    typescript: options["typescript"] !== false && options["typescript"] !== "false",
+  };
 }
 
 /**
@@ -155,21 +157,11 @@ export async function runProgramThroughLoader(opts: RunProgramOptions): Promise<
   }
   const secretKeys = (opts.secretKeys ?? []).map(qualify);
 
-  const options = project.runtime.options;
   const env: Record<string, string> = {
     PULUMI_CONFIG: JSON.stringify(config),
     PULUMI_CONFIG_SECRET_KEYS: JSON.stringify(secretKeys),
+    ...(project.typescript ? { PULUMI_NODEJS_TYPESCRIPT: "true" } : {}),
   };
-  if (options["typescript"] !== false && options["typescript"] !== "false") {
-    env["PULUMI_NODEJS_TYPESCRIPT"] = "true";
-  }
-  if (typeof options["tsconfig"] === "string" && options["tsconfig"]) {
-    env["PULUMI_NODEJS_TSCONFIG_PATH"] = options["tsconfig"];
-  }
-  const nodeargs =
-    typeof options["nodeargs"] === "string"
-      ? options["nodeargs"].split(/\s+/).filter((a) => a.length > 0)
-      : [];
 
   // The language host asks Node where the program's own @pulumi/pulumi keeps the loader.
   const runPath = require.resolve("@pulumi/pulumi/cmd/run", { paths: [programDir] });
@@ -181,7 +173,6 @@ export async function runProgramThroughLoader(opts: RunProgramOptions): Promise<
     dryRun: opts.dryRun,
   });
   const argv = [
-    ...nodeargs,
     runPath,
     "--monitor",
     engine.address,
