@@ -17,18 +17,19 @@
  * alone never sees them. The mock monitor ignores `additionalSecretOutputs`; these mocks honour it.
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- inputs and state are untyped wire data whatever the program sends */
-import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import {
+  COMMAND_TOKEN,
+  commandState,
+  COMPONENT_TOKEN,
+  KUBERNETES_TOKEN,
+  kubernetesState,
+  PROVIDER_TOKEN,
+  unknownCommandInputs,
+} from "./other-providers";
 import { talosInvokeAnswer, talosResourceAnswer } from "./talos-answers";
 import { contractViolations, shapeHasSecret, TALOS_CONTRACT, type ContractEntry } from "./contract";
-import {
-  isPlainObject,
-  requestOptions,
-  UNKNOWN,
-  unwrapSecrets,
-  type RequestOptions,
-  type WireRequest,
-} from "./wire";
+import { requestOptions, UNKNOWN, unwrapSecrets, type RequestOptions, type WireRequest } from "./wire";
 
 // ---------------------------------------------------------------------------------------------------
 // Public API
@@ -105,64 +106,10 @@ export class MockProviderError extends Error {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Tokens
-// ---------------------------------------------------------------------------------------------------
-
-/** `kubernetes:<group>/<version>:<Kind>` (core/v1, helm.sh/v3, operator.tigera.io/v1, ...) or `kubernetes:yaml:ConfigFile`. */
-const KUBERNETES_TOKEN =
-  /^kubernetes:[a-z0-9]([a-z0-9.-]*[a-z0-9])?(\/v[0-9]+((alpha|beta)[0-9]+)?)?:[A-Z][A-Za-z0-9]*$/;
-const PROVIDER_TOKEN = /^pulumi:providers:[a-z][a-z0-9-]*$/;
-/** A component type: `package:module:Type` (also `package:Type`). */
-const COMPONENT_TOKEN = /^[A-Za-z][\w-]*:([\w./-]*:)?[A-Za-z][\w$]*$/;
-const COMMAND_INPUTS = new Set([
-  "addPreviousOutputInEnv",
-  "archivePaths",
-  "assetPaths",
-  "create",
-  "delete",
-  "dir",
-  "environment",
-  "interpreter",
-  "logging",
-  "stdin",
-  "triggers",
-  "update",
-]);
-
-// ---------------------------------------------------------------------------------------------------
 // The mocks
 // ---------------------------------------------------------------------------------------------------
 
 const ANSWERS = "tests/support/talos-answers.ts";
-
-/** `<resource name>-<8 chars>`, deterministic where the provider picks the suffix at random. */
-function autoName(name: string): string {
-  return `${name}-${createHash("sha256").update(name).digest("hex").slice(0, 8)}`;
-}
-
-function kubernetesState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
-  const state: Record<string, any> = { ...inputs };
-  if (type === "kubernetes:helm.sh/v3:Release") {
-    const releaseName = inputs.name ?? autoName(name);
-    state.name = releaseName;
-    state.status = pulumi.runtime.isDryRun()
-      ? UNKNOWN
-      : {
-          name: releaseName,
-          namespace: inputs.namespace ?? "default",
-          chart: inputs.chart,
-          version: inputs.version,
-          appVersion: inputs.version,
-          revision: 1,
-          status: "deployed",
-        };
-  } else if (typeof inputs.kind === "string" && !(isPlainObject(inputs.metadata) && inputs.metadata.name)) {
-    // The provider auto-names objects without metadata.name: `<resource name>-<8 random chars>`.
-    const metadata = isPlainObject(inputs.metadata) ? inputs.metadata : {};
-    state.metadata = { ...metadata, name: autoName(name) };
-  }
-  return state;
-}
 
 export function createStrictMocks(options: StrictMockOptions = {}): StrictMocks {
   const contract = TALOS_CONTRACT;
@@ -316,13 +263,10 @@ export function createStrictMocks(options: StrictMockOptions = {}): StrictMocks 
         );
       }
       if (KUBERNETES_TOKEN.test(type)) return finish(`${name}-id`, kubernetesState(type, name, inputs));
-      if (type === "command:local:Command") {
-        const unknownInputs = Object.keys(inputs).filter(
-          (k) => !COMMAND_INPUTS.has(k) && inputs[k] !== undefined,
-        );
+      if (type === COMMAND_TOKEN) {
+        const unknownInputs = unknownCommandInputs(inputs);
         if (unknownInputs.length > 0) fail(`${what}: unknown input(s) ${unknownInputs.join(", ")}`);
-        const ran = pulumi.runtime.isDryRun() ? UNKNOWN : "";
-        return finish(`${name}-id`, { ...inputs, stdout: ran, stderr: ran });
+        return finish(`${name}-id`, commandState(inputs));
       }
       if (PROVIDER_TOKEN.test(type)) return finish(`${name}-id`, { ...inputs });
       return fail(
