@@ -34,7 +34,7 @@ import type { PendingRequest } from "./mocks";
 import { requestOptions, unwrapSecrets, type RequestOptions } from "./wire";
 
 /** The type token the SDK registers the root stack resource under. */
-export const ROOT_STACK_TYPE = "pulumi:pulumi:Stack";
+const ROOT_STACK_TYPE = "pulumi:pulumi:Stack";
 
 /** Features the real engine reports and this fake honours. Anything else is answered "not supported". */
 const SUPPORTED_FEATURES: ReadonlySet<string> = new Set([

@@ -96,7 +96,7 @@ export interface StrictMockOptions {
  * The SDK reports a failed invoke with `new Error(err.details)`, the gRPC error's details: a plain Error
  * thrown by a mock would reach the program as an empty message. Carrying `details` keeps the message.
  */
-export class MockProviderError extends Error {
+class MockProviderError extends Error {
   readonly details: string;
   constructor(message: string) {
     super(message);
