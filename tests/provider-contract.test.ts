@@ -11,7 +11,8 @@
 import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { installMocks, TALOS_CONTRACT, type StrictMocks } from "./support/mocks";
+import { TALOS_CONTRACT } from "./support/contract";
+import { installMocks, type StrictMocks } from "./support/mocks";
 import { promiseOf, settle } from "./support/outputs";
 
 type Sdk = typeof import("@pulumiverse/talos");

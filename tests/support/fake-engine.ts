@@ -1,24 +1,27 @@
 /**
  * An in-process stand-in for the Pulumi engine: the `Engine` and `ResourceMonitor` gRPC services a Pulumi
  * program talks to, served on 127.0.0.1 from the test process. It lets a test run the real program through
- * `@pulumi/pulumi/cmd/run` (see run-program.ts) without the Pulumi CLI.
+ * `@pulumi/pulumi/cmd/run` (see run-program.ts) without the Pulumi CLI. Engine behaviour itself (state, diffs,
+ * replacements) is judged by the real engine in the engine tier (tests/engine); this fake only carries what
+ * the loader test needs.
  *
  * What it does with each request:
- * - RegisterResource / ReadResource: records everything the program asked for (options included), asks a
- *   `pulumi.runtime.Mocks` object for the resulting id and state, and answers with them.
+ * - RegisterResource: records the registration and its options; for a custom resource asks a
+ *   `pulumi.runtime.Mocks` object for the id and state and answers with them (components are only recorded).
  * - Invoke: records the call and answers with the mocks' `call` result.
  * - RegisterResourceOutputs: records the outputs; on the root `pulumi:pulumi:Stack` these are the stack outputs.
  * - Log: records severity and text.
- * - SupportsFeature: says yes to what the real engine supports *and this fake implements*; transforms and
- *   resource/error hooks need the engine to call back into the program, which this fake does not do, so it says
- *   no and the SDK fails loudly if the program uses them (rather than silently skipping them).
+ * - SupportsFeature: says yes to what the real engine supports *and this fake implements*; anything else
+ *   (output values, parameterized packages, transforms, resource and error hooks) is answered "no", so the SDK
+ *   fails loudly if the program uses it rather than the fake silently skipping it.
+ * - Every other RPC (ReadResource, Call, RegisterPackage, ...) gets gRPC's own UNIMPLEMENTED answer: the SDK
+ *   (3.248) sends none of them for the programs the loader test runs, and one that did would fail loudly.
  *
  * Values cross the wire in the SDK's own encoding (secrets and resources as signature-tagged objects, unknowns as
  * a sentinel string); they are decoded and encoded with the SDK's `runtime/rpc` helpers.
  */
 import * as grpc from "@grpc/grpc-js";
 import * as pulumi from "@pulumi/pulumi";
-import * as aliasProto from "@pulumi/pulumi/proto/alias_pb";
 import * as engineRpc from "@pulumi/pulumi/proto/engine_grpc_pb";
 import * as engineProto from "@pulumi/pulumi/proto/engine_pb";
 import * as providerProto from "@pulumi/pulumi/proto/provider_pb";
@@ -28,19 +31,18 @@ import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import * as gempty from "google-protobuf/google/protobuf/empty_pb";
 import * as gstruct from "google-protobuf/google/protobuf/struct_pb";
 import type { PendingRequest } from "./mocks";
+import { requestOptions, unwrapSecrets, type RequestOptions } from "./wire";
 
 /** The type token the SDK registers the root stack resource under. */
-export const ROOT_STACK_TYPE = "pulumi:pulumi:Stack";
+const ROOT_STACK_TYPE = "pulumi:pulumi:Stack";
 
 /** Features the real engine reports and this fake honours. Anything else is answered "not supported". */
 const SUPPORTED_FEATURES: ReadonlySet<string> = new Set([
   "secrets",
   "resourceReferences",
-  "outputValues",
   "deletedWith",
   "replaceWith",
   "aliasSpecs",
-  "parameterization",
 ]);
 
 export type LogSeverity = "debug" | "info" | "warning" | "error";
@@ -48,65 +50,18 @@ export type LogSeverity = "debug" | "info" | "warning" | "error";
 export interface RecordedLog {
   severity: LogSeverity;
   message: string;
-  /** URN of the resource the message is about, "" if none. */
-  urn: string;
-  streamId: number;
-  ephemeral: boolean;
 }
 
-export interface RecordedAlias {
-  urn?: string;
-  name?: string;
-  type?: string;
-  stack?: string;
-  project?: string;
-  parentUrn?: string;
-  noParent?: boolean;
-}
-
-export interface RecordedResource {
-  /** "register" for new/managed resources, "read" for `get`-style reads of existing ones. */
-  operation: "register" | "read";
+/** A registration: its options (unset ones left out, as in the strict mocks' records) and what came of it. */
+export interface RecordedResource extends RequestOptions {
   urn: string;
   type: string;
   name: string;
-  /** Parent URN ("" only for the root stack resource). */
-  parent: string;
   custom: boolean;
-  remote: boolean;
-  /** URNs of every resource this one depends on (explicit `dependsOn` and implicit via inputs). */
-  dependencies: string[];
-  /** Per-input dependencies, input name to URNs. */
-  propertyDependencies: Record<string, string[]>;
-  /** `undefined` when the program did not set the option. */
-  protect: boolean | undefined;
-  retainOnDelete: boolean | undefined;
-  /** `undefined` when the program did not set the option. */
-  deleteBeforeReplace: boolean | undefined;
-  ignoreChanges: string[];
-  replaceOnChanges: string[];
-  hideDiffs: string[];
-  additionalSecretOutputs: string[];
-  aliases: RecordedAlias[];
-  version: string;
-  pluginDownloadURL: string;
-  packageRef: string;
-  /** Provider reference (`urn::id`), "" for the default provider. */
-  provider: string;
-  /** Component providers by package. */
-  providers: Record<string, string>;
-  importId: string;
-  deletedWith: string;
-  replaceWith: string[];
-  customTimeouts: { create: string; update: string; delete: string; read: string } | undefined;
   /** Inputs as plain values (secrets unwrapped; unknowns are `pulumi.runtime`'s `unknown` sentinel). */
   inputs: Record<string, unknown>;
-  /** Names of the inputs that were secret. */
-  secretInputs: string[];
   /** Id the engine answered with ("" for components and for custom resources during a preview). */
   id: string;
-  /** State the mocks produced, as plain values. */
-  state: Record<string, unknown>;
   /** Outputs registered later with `registerOutputs` (components and the stack), as plain values. */
   outputs?: Record<string, unknown>;
   secretOutputs?: string[];
@@ -116,36 +71,13 @@ export interface RecordedInvoke {
   token: string;
   /** Arguments as plain values (the SDK strips secretness from invoke arguments before sending them). */
   args: Record<string, unknown>;
-  provider: string;
-  version: string;
-  pluginDownloadURL: string;
-  packageRef: string;
-}
-
-export interface RecordedCall {
-  token: string;
-  args: Record<string, unknown>;
-  provider: string;
-  version: string;
-  pluginDownloadURL: string;
-}
-
-export interface RecordedPackage {
-  ref: string;
-  name: string;
-  version: string;
-  downloadURL: string;
-  parameterization?: { name: string; version: string };
 }
 
 /**
- * What strict mocks can be told about the request they are about to answer: the registration options
- * `pulumi.runtime.Mocks` alone never sees. Called right before `newResource`/`call`. The mocks fill in
- * `record`; the engine then adds the URN to it.
+ * What answers registrations and invokes. Strict mocks are also told, right before `newResource`/`call`, the
+ * options `pulumi.runtime.Mocks` alone never sees; they fill in `record`, and the engine adds the URN to it.
  */
-export type RequestAnnotation = PendingRequest;
-
-export type EngineMocks = pulumi.runtime.Mocks & { annotateNext?(meta: RequestAnnotation): void };
+export type EngineMocks = pulumi.runtime.Mocks & { annotateNext?(meta: PendingRequest): void };
 
 export interface FakeEngineOptions {
   mocks: EngineMocks;
@@ -155,7 +87,7 @@ export interface FakeEngineOptions {
   dryRun: boolean;
 }
 
-/** Decoded property map: plain values plus which top-level names were secret. */
+/** Decoded property map: plain values plus which top-level names were (or held) secrets. */
 interface Decoded {
   /** What `pulumi.runtime.Mocks` receives: the SDK's decoded form, secrets still wrapped. */
   wire: Record<string, unknown>;
@@ -178,40 +110,15 @@ interface StateInternals {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const stateInternals = require("@pulumi/pulumi/runtime/state") as StateInternals;
 
-/** Output values (only sent for remote components) become plain values, secret-wrapped or unknown as tagged. */
-function flattenOutputValues(value: unknown): unknown {
-  if (Array.isArray(value)) {
-    return value.map(flattenOutputValues);
-  }
-  if (value === null || typeof value !== "object") {
-    return value;
-  }
-  const obj = value as Record<string, unknown>;
-  if (obj[rpc.specialSigKey] === rpc.specialOutputValueSig) {
-    const inner = "value" in obj ? flattenOutputValues(obj["value"]) : rpc.unknownValue;
-    return obj["secret"] === true ? { [rpc.specialSigKey]: rpc.specialSecretSig, value: inner } : inner;
-  }
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) {
-    out[k] = flattenOutputValues(v);
-  }
-  return out;
-}
-
 function decode(struct: gstruct.Struct | undefined): Decoded {
-  const raw = flattenOutputValues(struct?.toJavaScript() ?? {}) as Record<string, unknown>;
   // Unknowns are kept (as the SDK's `unknown` sentinel) whatever this process thinks the dry-run flag is.
-  const wire = rpc.deserializeProperties(
-    gstruct.Struct.fromJavaScript(raw as Record<string, gstruct.JavaScriptValue>),
-    true,
-  );
+  const wire = rpc.deserializeProperties(struct ?? new gstruct.Struct(), true) as Record<string, unknown>;
   const plain: Record<string, unknown> = {};
   const secret: string[] = [];
   for (const [k, v] of Object.entries(wire)) {
-    if (rpc.isRpcSecret(v)) {
-      secret.push(k);
-    }
-    plain[k] = rpc.unwrapRpcSecret(v);
+    const r = unwrapSecrets(v);
+    plain[k] = r.value;
+    if (r.secret) secret.push(k);
   }
   return { wire, plain, secret };
 }
@@ -239,22 +146,17 @@ async function encode(props: Record<string, unknown>): Promise<gstruct.Struct> {
   return gstruct.Struct.fromJavaScript(serialized as Record<string, gstruct.JavaScriptValue>);
 }
 
-/** Drops unset options so annotations look like the SDK mock monitor's. */
-function compact(meta: RequestAnnotation): RequestAnnotation {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(meta)) {
-    if (v === undefined || v === "" || v === false || (Array.isArray(v) && v.length === 0)) continue;
-    out[k] = v;
-  }
-  return out as unknown as RequestAnnotation;
-}
-
 function grpcError(code: grpc.status, message: string): grpc.ServiceError {
   return Object.assign(new Error(message), { code, details: message, metadata: new grpc.Metadata() });
 }
 
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+/** Answers a unary call with what `answer` resolves to; a failure reaches the SDK as the gRPC error's details. */
+function reply<T>(answer: Promise<T>, callback: grpc.sendUnaryData<T>): void {
+  answer.then(
+    (resp) => callback(null, resp),
+    (err: unknown) =>
+      callback(grpcError(grpc.status.UNKNOWN, err instanceof Error ? err.message : String(err))),
+  );
 }
 
 const SEVERITIES: Record<number, LogSeverity> = {
@@ -264,35 +166,16 @@ const SEVERITIES: Record<number, LogSeverity> = {
   [engineProto.LogSeverity.ERROR]: "error",
 };
 
-function recordAlias(alias: aliasProto.Alias): RecordedAlias {
-  if (alias.hasUrn()) {
-    return { urn: alias.getUrn() };
-  }
-  const spec = alias.getSpec();
-  if (spec === undefined) {
-    return {};
-  }
-  const out: RecordedAlias = {};
-  if (spec.getName()) out.name = spec.getName();
-  if (spec.getType()) out.type = spec.getType();
-  if (spec.getStack()) out.stack = spec.getStack();
-  if (spec.getProject()) out.project = spec.getProject();
-  if (spec.hasParenturn()) out.parentUrn = spec.getParenturn();
-  if (spec.hasNoparent()) out.noParent = spec.getNoparent();
-  return out;
-}
+type MonitorServer = Pick<
+  resourceRpc.IResourceMonitorServer,
+  "supportsFeature" | "registerResource" | "registerResourceOutputs" | "invoke" | "signalAndWaitForShutdown"
+>;
+type EngineServer = Pick<engineRpc.IEngineServer, "log" | "setRootResource">;
 
 export class FakeEngine {
   readonly resources: RecordedResource[] = [];
   readonly invokes: RecordedInvoke[] = [];
-  readonly calls: RecordedCall[] = [];
   readonly logs: RecordedLog[] = [];
-  readonly packages: RecordedPackage[] = [];
-  /** Features the program asked about, with the answer given. */
-  readonly featureQueries: Record<string, boolean> = {};
-  /** Version ranges the program required via `pulumi.runtime.requirePulumiVersion` (all accepted). */
-  readonly requiredPulumiVersions: string[] = [];
-  rootResourceUrn = "";
   /** Set once the SDK has said the program is done (`SignalAndWaitForShutdown`). */
   shutdownSignalled = false;
 
@@ -354,40 +237,14 @@ export class FakeEngine {
     return `urn:pulumi:${this.opts.stack}::${this.opts.project}::${qualifiedType}::${name}`;
   }
 
-  private monitorService(): resourceRpc.IResourceMonitorServer {
-    const unimplemented =
-      (what: string) =>
-      (_call: unknown, callback: (err: grpc.ServiceError | null, resp?: gempty.Empty) => void): void =>
-        callback(grpcError(grpc.status.UNIMPLEMENTED, `fake engine: ${what} is not implemented`));
-
+  private monitorService(): MonitorServer {
     return {
-      getDeploymentInfo: (_call, callback) => {
-        const info = new resourceProto.DeploymentInfo();
-        info.setProject(this.opts.project);
-        info.setStack(this.opts.stack);
-        info.setDryrun(this.opts.dryRun);
-        callback(null, info);
-      },
       supportsFeature: (call, callback) => {
-        const id = call.request.getId();
-        const supported = SUPPORTED_FEATURES.has(id);
-        this.featureQueries[id] = supported;
         const resp = new resourceProto.SupportsFeatureResponse();
-        resp.setHassupport(supported);
+        resp.setHassupport(SUPPORTED_FEATURES.has(call.request.getId()));
         callback(null, resp);
       },
-      registerResource: (call, callback) => {
-        this.registerResource(call.request).then(
-          (resp) => callback(null, resp),
-          (err: unknown) => callback(grpcError(grpc.status.UNKNOWN, errorMessage(err))),
-        );
-      },
-      readResource: (call, callback) => {
-        this.readResource(call.request).then(
-          (resp) => callback(null, resp),
-          (err: unknown) => callback(grpcError(grpc.status.UNKNOWN, errorMessage(err))),
-        );
-      },
+      registerResource: (call, callback) => reply(this.registerResource(call.request), callback),
       registerResourceOutputs: (call, callback) => {
         const req = call.request;
         const res = this.byUrn.get(req.getUrn());
@@ -400,95 +257,38 @@ export class FakeEngine {
         res.secretOutputs = outputs.secret;
         callback(null, new gempty.Empty());
       },
-      invoke: (call, callback) => {
-        this.invoke(call.request).then(
-          (resp) => callback(null, resp),
-          (err: unknown) => callback(grpcError(grpc.status.UNKNOWN, errorMessage(err))),
-        );
-      },
-      call: (call, callback) => {
-        const req = call.request;
-        this.calls.push({
-          token: req.getTok(),
-          args: decode(req.getArgs()).plain,
-          provider: req.getProvider(),
-          version: req.getVersion(),
-          pluginDownloadURL: req.getPlugindownloadurl(),
-        });
-        callback(
-          grpcError(
-            grpc.status.UNIMPLEMENTED,
-            `fake engine: method calls on remote components (${req.getTok()}) are not supported`,
-          ),
-        );
-      },
-      registerPackage: (call, callback) => {
-        const req = call.request;
-        const param = req.getParameterization();
-        const ref = `fake-package-${this.packages.length}`;
-        this.packages.push({
-          ref,
-          name: req.getName(),
-          version: req.getVersion(),
-          downloadURL: req.getDownloadUrl(),
-          ...(param ? { parameterization: { name: param.getName(), version: param.getVersion() } } : {}),
-        });
-        const resp = new resourceProto.RegisterPackageResponse();
-        resp.setRef(ref);
-        callback(null, resp);
-      },
+      invoke: (call, callback) => reply(this.invoke(call.request), callback),
       signalAndWaitForShutdown: (_call, callback) => {
         this.shutdownSignalled = true;
         callback(null, new gempty.Empty());
       },
-      registerStackTransform: unimplemented("RegisterStackTransform (transforms)"),
-      registerStackInvokeTransform: unimplemented("RegisterStackInvokeTransform (invoke transforms)"),
-      registerResourceHook: unimplemented("RegisterResourceHook (resource hooks)"),
-      registerErrorHook: unimplemented("RegisterErrorHook (error hooks)"),
     };
   }
 
-  private engineService(): engineRpc.IEngineServer {
+  private engineService(): EngineServer {
     return {
       log: (call, callback) => {
         const req = call.request;
-        this.logs.push({
-          severity: SEVERITIES[req.getSeverity()] ?? "info",
-          message: req.getMessage(),
-          urn: req.getUrn(),
-          streamId: req.getStreamid(),
-          ephemeral: req.getEphemeral(),
-        });
+        this.logs.push({ severity: SEVERITIES[req.getSeverity()] ?? "info", message: req.getMessage() });
         callback(null, new gempty.Empty());
       },
-      getRootResource: (_call, callback) => {
-        const resp = new engineProto.GetRootResourceResponse();
-        resp.setUrn(this.rootResourceUrn);
-        callback(null, resp);
-      },
-      setRootResource: (call, callback) => {
-        this.rootResourceUrn = call.request.getUrn();
-        callback(null, new engineProto.SetRootResourceResponse());
-      },
-      startDebugging: (_call, callback) => callback(null, new gempty.Empty()),
-      requirePulumiVersion: (call, callback) => {
-        this.requiredPulumiVersions.push(call.request.getPulumiVersionRange());
-        callback(null, new engineProto.RequirePulumiVersionResponse());
-      },
+      // The SDK (3.248) only ever sets the root resource; it never reads it back.
+      setRootResource: (_call, callback) => callback(null, new engineProto.SetRootResourceResponse()),
     };
   }
 
-  /** Calls the mocks as the SDK's mock monitor does, telling strict mocks the request's options first. */
-  private answer<T>(
-    meta: RequestAnnotation,
-    ask: () => T | Promise<T>,
-  ): Promise<{ result: T; meta: RequestAnnotation }> {
+  /**
+   * Asks the mocks as the SDK's mock monitor does, telling strict mocks the request's options first, and encodes
+   * the answer inside the program-like store.
+   */
+  private answer(
+    meta: PendingRequest,
+    ask: () => Record<string, unknown> | Promise<Record<string, unknown>>,
+  ): Promise<gstruct.Struct> {
     return inProgramStore(this.opts, async () => {
-      const annotation = compact(meta);
       // No await between the annotation and the call: the mocks pair them up synchronously.
-      this.opts.mocks.annotateNext?.(annotation);
-      const result = await ask();
-      return { result, meta: annotation };
+      this.opts.mocks.annotateNext?.(meta);
+      return encode(await ask());
     });
   }
 
@@ -503,218 +303,48 @@ export class FakeEngine {
     }
     const inputs = decode(req.getObject());
     const custom = req.getCustom();
-    const timeouts = req.getCustomtimeouts();
-    const propertyDependencies: Record<string, string[]> = {};
-    req.getPropertydependenciesMap().forEach((deps, key) => {
-      propertyDependencies[key] = deps.getUrnsList();
-    });
-    const providers: Record<string, string> = {};
-    req.getProvidersMap().forEach((ref, pkg) => {
-      providers[pkg] = ref;
-    });
-    const record: RecordedResource = {
-      operation: "register",
-      urn,
-      type,
-      name,
-      parent: req.getParent(),
-      custom,
-      remote: req.getRemote(),
-      dependencies: req.getDependenciesList(),
-      propertyDependencies,
-      protect: req.hasProtect() ? req.getProtect() : undefined,
-      retainOnDelete: req.hasRetainondelete() ? req.getRetainondelete() : undefined,
-      deleteBeforeReplace: req.getDeletebeforereplacedefined() ? req.getDeletebeforereplace() : undefined,
-      ignoreChanges: req.getIgnorechangesList(),
-      replaceOnChanges: req.getReplaceonchangesList(),
-      hideDiffs: req.getHidediffsList(),
-      additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
-      aliases: [...req.getAliasurnsList().map((u) => ({ urn: u })), ...req.getAliasesList().map(recordAlias)],
-      version: req.getVersion(),
-      pluginDownloadURL: req.getPlugindownloadurl(),
-      packageRef: req.getPackageref(),
-      provider: req.getProvider(),
-      providers,
-      importId: req.getImportid(),
-      deletedWith: req.getDeletedwith(),
-      replaceWith: req.getReplaceWithList(),
-      customTimeouts: timeouts
-        ? {
-            create: timeouts.getCreate(),
-            update: timeouts.getUpdate(),
-            delete: timeouts.getDelete(),
-            read: timeouts.getRead(),
-          }
-        : undefined,
-      inputs: inputs.plain,
-      secretInputs: inputs.secret,
-      id: "",
-      state: {},
-    };
+    const options = requestOptions(req);
+    const record: RecordedResource = { urn, type, name, custom, ...options, inputs: inputs.plain, id: "" };
     // Recorded before the mocks answer, so a registration the mocks reject still shows up.
     this.resources.push(record);
     this.byUrn.set(urn, record);
 
-    // Components built in the program have no provider behind them: the engine only records them.
-    const hasProvider = type !== ROOT_STACK_TYPE && (custom || record.remote);
-    const { encoded, id } = await inProgramStore(this.opts, async () => {
-      if (!hasProvider) {
-        return { encoded: await encode({}), id: "" };
-      }
-      const { result, meta } = await this.answer(
-        {
-          kind: "register",
-          type,
-          name,
-          version: record.version,
-          pluginDownloadURL: record.pluginDownloadURL,
-          additionalSecretOutputs: record.additionalSecretOutputs,
-          parent: record.parent,
-          dependencies: record.dependencies,
-          protect: record.protect,
-          ignoreChanges: record.ignoreChanges,
-          retainOnDelete: record.retainOnDelete,
-          deleteBeforeReplace: record.deleteBeforeReplace,
-          replaceOnChanges: record.replaceOnChanges,
-          deletedWith: record.deletedWith,
-          remote: record.remote,
-        },
-        () =>
-          this.opts.mocks.newResource({
-            type,
-            name,
-            inputs: inputs.wire,
-            provider: req.getProvider() || undefined,
-            custom,
-            id: req.getImportid() || undefined,
-          }),
-      );
-      if (meta.record && "type" in meta.record) {
-        (meta.record as { urn?: string }).urn = urn;
-      }
-      return { encoded: await encode(result.state), id: custom ? (result.id ?? "") : "" };
-    });
-    record.id = id;
-    record.state = decode(encoded).plain;
-
     const resp = new resourceProto.RegisterResourceResponse();
     resp.setUrn(urn);
-    resp.setId(id);
-    resp.setObject(encoded);
     resp.setResult(resourceProto.Result.SUCCESS);
-    return resp;
-  }
-
-  private async readResource(
-    req: resourceProto.ReadResourceRequest,
-  ): Promise<resourceProto.ReadResourceResponse> {
-    const type = req.getType();
-    const name = req.getName();
-    const urn = this.urnFor(req.getParent(), type, name);
-    const inputs = decode(req.getProperties());
-    const record: RecordedResource = {
-      operation: "read",
-      urn,
-      type,
-      name,
-      parent: req.getParent(),
-      custom: true,
-      remote: false,
-      dependencies: req.getDependenciesList(),
-      propertyDependencies: {},
-      protect: undefined,
-      retainOnDelete: undefined,
-      deleteBeforeReplace: undefined,
-      ignoreChanges: [],
-      replaceOnChanges: [],
-      hideDiffs: [],
-      additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
-      aliases: [],
-      version: req.getVersion(),
-      pluginDownloadURL: req.getPlugindownloadurl(),
-      packageRef: req.getPackageref(),
-      provider: req.getProvider(),
-      providers: {},
-      importId: "",
-      deletedWith: "",
-      replaceWith: [],
-      customTimeouts: undefined,
-      inputs: inputs.plain,
-      secretInputs: inputs.secret,
-      id: req.getId(),
-      state: {},
-    };
-    this.resources.push(record);
-    this.byUrn.set(urn, record);
-
-    const encoded = await inProgramStore(this.opts, async () => {
-      const { result, meta } = await this.answer(
-        {
-          kind: "read",
-          type,
-          name,
-          version: record.version,
-          pluginDownloadURL: record.pluginDownloadURL,
-          additionalSecretOutputs: record.additionalSecretOutputs,
-          parent: record.parent,
-          dependencies: record.dependencies,
-        },
-        () =>
-          this.opts.mocks.newResource({
-            type,
-            name,
-            inputs: inputs.wire,
-            provider: req.getProvider() || undefined,
-            custom: true,
-            id: req.getId(),
-          }),
-      );
-      if (meta.record && "type" in meta.record) {
-        (meta.record as { urn?: string }).urn = urn;
-      }
-      return encode(result.state);
+    // Components built in the program (the root stack too) have no provider behind them: only recorded.
+    if (!custom) {
+      resp.setObject(new gstruct.Struct());
+      return resp;
+    }
+    const meta: PendingRequest = { kind: "register", type, name, ...options };
+    const state = await this.answer(meta, async () => {
+      const result = await this.opts.mocks.newResource({
+        type,
+        name,
+        inputs: inputs.wire,
+        provider: req.getProvider() || undefined,
+        custom,
+      });
+      record.id = result.id ?? "";
+      return result.state;
     });
-    record.state = decode(encoded).plain;
-
-    const resp = new resourceProto.ReadResourceResponse();
-    resp.setUrn(urn);
-    resp.setProperties(encoded);
+    if (meta.record && "type" in meta.record) meta.record.urn = urn;
+    resp.setId(record.id);
+    resp.setObject(state);
     return resp;
   }
 
   private async invoke(req: resourceProto.ResourceInvokeRequest): Promise<providerProto.InvokeResponse> {
     const token = req.getTok();
     const args = decode(req.getArgs());
-    const record: RecordedInvoke = {
-      token,
-      args: args.plain,
-      provider: req.getProvider(),
-      version: req.getVersion(),
-      pluginDownloadURL: req.getPlugindownloadurl(),
-      packageRef: req.getPackageref(),
-    };
-    this.invokes.push(record);
+    this.invokes.push({ token, args: args.plain });
     const resp = new providerProto.InvokeResponse();
-    if (token === "pulumi:pulumi:getResource") {
-      // The SDK's own lookup of a resource by URN (used when rehydrating resource references).
-      const res = this.byUrn.get(String(args.plain["urn"]));
-      if (!res) {
-        throw new Error(`unknown resource ${String(args.plain["urn"])}`);
-      }
-      const state = await inProgramStore(this.opts, () => encode(res.state));
-      resp.setReturn(
-        gstruct.Struct.fromJavaScript({ urn: res.urn, id: res.id || null, state: state.toJavaScript() }),
-      );
-      return resp;
-    }
-    const encoded = await inProgramStore(this.opts, async () => {
-      const { result } = await this.answer(
-        { kind: "invoke", type: token, version: record.version, pluginDownloadURL: record.pluginDownloadURL },
-        () => this.opts.mocks.call({ token, inputs: args.wire, provider: req.getProvider() || undefined }),
-      );
-      return encode(result);
-    });
-    resp.setReturn(encoded);
+    resp.setReturn(
+      await this.answer({ kind: "invoke", type: token, ...requestOptions(req) }, () =>
+        this.opts.mocks.call({ token, inputs: args.wire, provider: req.getProvider() || undefined }),
+      ),
+    );
     return resp;
   }
 }

@@ -5,77 +5,35 @@
  * resource and invoke is checked against the provider contract derived from the v0.8.1 schema
  * (tests/fixtures/talos-provider-contract.json): unknown input names, missing required inputs, wrong types,
  * object inputs with unknown or missing fields, plus the few value checks the provider itself makes at plan
- * time. Every violation is recorded in `problems` AND thrown, so the Output behind it rejects.
+ * time (contract.ts). Every violation is recorded in `problems` AND thrown, so the Output behind it rejects.
  *
  * Realistic: outputs have the shapes and secrecy the real provider gives them (PEM material base64-encoded
  * as Talos does, YAML configs with the patches merged, schema-secret outputs marked secret), ids are
- * deterministic, and during a preview the values a provider only learns by creating something are unknown.
+ * deterministic (talos-answers.ts), and during a preview the values a provider only learns by creating
+ * something are unknown.
  *
  * `installMocks` also wraps the mock monitor so the registration options the SDK sends to the engine
  * (version, pluginDownloadURL, additionalSecretOutputs, parent, ...) are recorded: `pulumi.runtime.Mocks`
  * alone never sees them. The mock monitor ignores `additionalSecretOutputs`; these mocks honour it.
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- inputs and state are untyped wire data whatever the program sends */
-import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-import YAML from "yaml";
-import contractJson from "../fixtures/talos-provider-contract.json";
-
-// ---------------------------------------------------------------------------------------------------
-// The provider contract
-// ---------------------------------------------------------------------------------------------------
-
-/** Type shape of one property, as scripts/derive-provider-contract.mjs writes it. */
-export type Shape =
-  | { type: "string" | "boolean" | "integer" | "number" | "any" | "provider"; secret?: boolean }
-  | { type: "array"; items: Shape; secret?: boolean }
-  | { type: "map"; values: Shape; secret?: boolean }
-  | { type: "object"; ref: string; properties: Record<string, Shape>; required: string[]; secret?: boolean };
-
-/** One resource or function of the contract. */
-export interface ContractEntry {
-  inputs: Record<string, Shape>;
-  requiredInputs: string[];
-  secretInputs: string[];
-  outputs: Record<string, Shape>;
-  requiredOutputs: string[];
-  secretOutputs: string[];
-}
-
-export interface ProviderContract {
-  package: {
-    name: string;
-    version: string;
-    pluginDownloadURL: string;
-    source: { repository: string; tag: string; path: string; license: string };
-  };
-  provider: { inputs: Record<string, Shape> };
-  resources: Record<string, ContractEntry>;
-  functions: Record<string, ContractEntry>;
-}
-
-/** The structure-only Talos provider contract (never the schema in ../shared). */
-export const TALOS_CONTRACT = contractJson as unknown as ProviderContract;
+import {
+  COMMAND_TOKEN,
+  commandState,
+  COMPONENT_TOKEN,
+  KUBERNETES_TOKEN,
+  kubernetesState,
+  PROVIDER_TOKEN,
+  unknownCommandInputs,
+} from "./other-providers";
+import { talosInvokeAnswer, talosResourceAnswer } from "./talos-answers";
+import { contractViolations, shapeHasSecret, TALOS_CONTRACT, type ContractEntry } from "./contract";
+import { requestOptions, UNKNOWN, unwrapSecrets, type RequestOptions, type WireRequest } from "./wire";
 
 // ---------------------------------------------------------------------------------------------------
 // Public API
 // ---------------------------------------------------------------------------------------------------
-
-/** What the SDK told the engine about a registration or invoke besides its inputs (needs `installMocks`). */
-export interface RequestOptions {
-  version?: string;
-  pluginDownloadURL?: string;
-  additionalSecretOutputs?: string[];
-  parent?: string;
-  dependencies?: string[];
-  protect?: boolean;
-  ignoreChanges?: string[];
-  retainOnDelete?: boolean;
-  deleteBeforeReplace?: boolean;
-  replaceOnChanges?: string[];
-  deletedWith?: string;
-  remote?: boolean;
-}
 
 export interface RecordedResource {
   type: string;
@@ -104,7 +62,6 @@ export interface RecordedInvoke {
   provider?: string;
   /** Recorded only when the mocks were installed with {@link installMocks}. */
   options?: Pick<RequestOptions, "version" | "pluginDownloadURL">;
-  error?: string;
 }
 
 export interface StrictMocks extends pulumi.runtime.Mocks {
@@ -131,34 +88,15 @@ export interface PendingRequest extends RequestOptions {
 export interface StrictMockOptions {
   /** Return an error message to make an invoke fail (as the provider would, e.g. a health check timing out). */
   failInvoke?: (token: string, inputs: any) => string | undefined;
-  /** Return an error message to make a resource registration fail (e.g. a node refusing a config). */
-  failResource?: (type: string, name: string, inputs: any) => string | undefined;
   /** Additional invoke tokens to answer, for functions a test deliberately brings in. */
   extraInvokes?: Record<string, (inputs: Record<string, any>) => Record<string, any>>;
-  /** Outputs of `pulumi.StackReference`s by stack name. */
-  stackOutputs?: Record<string, Record<string, any>>;
-  /**
-   * `"unknown"` (default): in a preview, ids and the outputs a provider only knows after creating are unknown,
-   * as on the first preview of a new stack. `"known"`: answer a preview like an update.
-   */
-  previewOutputs?: "unknown" | "known";
 }
-
-// ---------------------------------------------------------------------------------------------------
-// Wire-format helpers
-// ---------------------------------------------------------------------------------------------------
-
-/** The mock monitor hands secret inputs over in their wire form: `{ [SIG_KEY]: SECRET_SIG, value }`. */
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-/** The wire form of an unknown value; the SDK turns it into an unknown Output property during a preview. */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /**
  * The SDK reports a failed invoke with `new Error(err.details)`, the gRPC error's details: a plain Error
  * thrown by a mock would reach the program as an empty message. Carrying `details` keeps the message.
  */
-export class MockProviderError extends Error {
+class MockProviderError extends Error {
   readonly details: string;
   constructor(message: string) {
     super(message);
@@ -167,469 +105,11 @@ export class MockProviderError extends Error {
   }
 }
 
-function isSecretWrapper(v: unknown): v is { value: unknown } {
-  return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
-}
-
-function isUnknownValue(v: unknown): boolean {
-  return v === UNKNOWN || pulumi.isUnknown(v);
-}
-
-/** Removes secret wrappers; reports whether there was one anywhere inside. */
-function unwrapSecrets(v: unknown): { value: any; secret: boolean } {
-  if (isSecretWrapper(v)) {
-    return { value: unwrapSecrets(v.value).value, secret: true };
-  }
-  if (Array.isArray(v)) {
-    let secret = false;
-    const value = v.map((e) => {
-      const r = unwrapSecrets(e);
-      secret ||= r.secret;
-      return r.value;
-    });
-    return { value, secret };
-  }
-  if (isPlainObject(v)) {
-    let secret = false;
-    const value: Record<string, unknown> = {};
-    for (const [k, e] of Object.entries(v)) {
-      const r = unwrapSecrets(e);
-      secret ||= r.secret;
-      value[k] = r.value;
-    }
-    return { value, secret };
-  }
-  return { value: v, secret: false };
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return (
-    typeof v === "object" && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype
-  );
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Contract checks
-// ---------------------------------------------------------------------------------------------------
-
-function describe(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  return typeof v === "object" ? "an object" : `${typeof v} ${JSON.stringify(v)}`;
-}
-
-/** Problems with one value against its shape; unknowns (preview) and absent values pass. */
-function checkShape(shape: Shape, value: unknown, path: string, out: string[]): void {
-  if (value === undefined || value === null || isUnknownValue(value)) return;
-  switch (shape.type) {
-    case "any":
-      return;
-    case "provider":
-      if (typeof value !== "string")
-        out.push(`${path}: expected a provider reference, got ${describe(value)}`);
-      return;
-    case "string":
-      if (typeof value !== "string") out.push(`${path}: expected a string, got ${describe(value)}`);
-      return;
-    case "boolean":
-      if (typeof value !== "boolean") out.push(`${path}: expected a boolean, got ${describe(value)}`);
-      return;
-    case "number":
-      if (typeof value !== "number") out.push(`${path}: expected a number, got ${describe(value)}`);
-      return;
-    case "integer":
-      if (typeof value !== "number" || !Number.isInteger(value)) {
-        out.push(`${path}: expected an integer, got ${describe(value)}`);
-      }
-      return;
-    case "array":
-      if (!Array.isArray(value)) {
-        out.push(`${path}: expected an array, got ${describe(value)}`);
-        return;
-      }
-      value.forEach((e, i) => checkShape(shape.items, e, `${path}[${i}]`, out));
-      return;
-    case "map":
-      if (!isPlainObject(value)) {
-        out.push(`${path}: expected a map, got ${describe(value)}`);
-        return;
-      }
-      for (const [k, e] of Object.entries(value)) checkShape(shape.values, e, `${path}.${k}`, out);
-      return;
-    case "object": {
-      if (!isPlainObject(value)) {
-        out.push(`${path}: expected an object (${shape.ref}), got ${describe(value)}`);
-        return;
-      }
-      for (const [k, e] of Object.entries(value)) {
-        const field = shape.properties[k];
-        if (!field) {
-          out.push(
-            `${path}.${k}: unknown field of ${shape.ref} (known: ${Object.keys(shape.properties).join(", ")})`,
-          );
-        } else {
-          checkShape(field, e, `${path}.${k}`, out);
-        }
-      }
-      for (const k of shape.required) {
-        if (value[k] === undefined || value[k] === null) {
-          out.push(`${path}.${k}: missing required field of ${shape.ref}`);
-        }
-      }
-      return;
-    }
-  }
-}
-
-function checkInputs(what: string, entry: ContractEntry, inputs: Record<string, unknown>): string[] {
-  const out: string[] = [];
-  for (const [k, v] of Object.entries(inputs)) {
-    const shape = entry.inputs[k];
-    if (!shape) {
-      out.push(
-        `${what}: unknown input "${k}" (the provider takes: ${Object.keys(entry.inputs).sort().join(", ")})`,
-      );
-    } else {
-      checkShape(shape, v, `${what}.${k}`, out);
-    }
-  }
-  for (const k of entry.requiredInputs) {
-    if (inputs[k] === undefined || inputs[k] === null) out.push(`${what}: missing required input "${k}"`);
-  }
-  return out;
-}
-
-const APPLY_MODES = ["auto", "reboot", "no_reboot", "staged", "staged_if_needing_reboot"];
-const MACHINE_TYPES = ["controlplane", "worker"];
-/** A Go `time.ParseDuration` string, which is what the provider's timeouts take. */
-const GO_DURATION = /^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/;
-
-function checkYaml(path: string, text: unknown, out: string[]): void {
-  if (typeof text !== "string") return;
-  for (const doc of YAML.parseAllDocuments(text)) {
-    if ("errors" in doc && doc.errors.length > 0) {
-      out.push(`${path}: not valid YAML: ${doc.errors[0].message.split("\n")[0]}`);
-      return;
-    }
-  }
-}
-
-/** The checks the provider makes on values (validators, plan-time parsing), beyond the schema's types. */
-function checkValues(token: string, what: string, inputs: Record<string, any>): string[] {
-  const out: string[] = [];
-  const patches = inputs.configPatches;
-  if (Array.isArray(patches)) patches.forEach((p, i) => checkYaml(`${what}.configPatches[${i}]`, p, out));
-  if (isPlainObject(inputs.timeouts)) {
-    for (const [k, v] of Object.entries(inputs.timeouts)) {
-      if (typeof v === "string" && !GO_DURATION.test(v)) {
-        out.push(`${what}.timeouts.${k}: "${v}" is not a Go duration such as "10m"`);
-      }
-    }
-  }
-  if (token === "talos:machine/configurationApply:ConfigurationApply") {
-    if (typeof inputs.applyMode === "string" && !APPLY_MODES.includes(inputs.applyMode)) {
-      out.push(`${what}.applyMode: "${inputs.applyMode}" is not one of ${APPLY_MODES.join(", ")}`);
-    }
-    if (!("machineConfigurationInput" in inputs) && !("machineConfigurationInputWo" in inputs)) {
-      out.push(`${what}: needs machineConfigurationInput (or machineConfigurationInputWo): nothing to apply`);
-    }
-    checkYaml(`${what}.machineConfigurationInput`, inputs.machineConfigurationInput, out);
-  }
-  if (token === "talos:machine/getConfiguration:getConfiguration") {
-    if (typeof inputs.machineType === "string" && !MACHINE_TYPES.includes(inputs.machineType)) {
-      out.push(`${what}.machineType: "${inputs.machineType}" is not one of ${MACHINE_TYPES.join(", ")}`);
-    }
-  }
-  if (token === "talos:imageFactory/schematic:Schematic")
-    checkYaml(`${what}.schematic`, inputs.schematic, out);
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Realistic values
-// ---------------------------------------------------------------------------------------------------
-
-function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
-}
-
-function bytesFrom(seed: string, n: number): Buffer {
-  const chunks: Buffer[] = [];
-  for (let i = 0; Buffer.concat(chunks).length < n; i++) {
-    chunks.push(createHash("sha256").update(`${seed}/${i}`).digest());
-  }
-  return Buffer.concat(chunks).subarray(0, n);
-}
-
-function b64(text: string): string {
-  return Buffer.from(text).toString("base64");
-}
-
-/** A PEM block with deterministic body bytes. */
-function pem(label: string, seed: string, size: number): string {
-  const body = bytesFrom(seed, size).toString("base64");
-  const lines = body.match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
-}
-
-/** Certificates and keys as Talos hands them out: base64 of the PEM. */
-const cert = (seed: string): string => b64(pem("CERTIFICATE", `${seed}/crt`, 420));
-const ecKey = (seed: string): string => b64(pem("EC PRIVATE KEY", `${seed}/key`, 121));
-const edKey = (seed: string): string => b64(pem("ED25519 PRIVATE KEY", `${seed}/key`, 48));
-const rsaKey = (seed: string): string => b64(pem("RSA PRIVATE KEY", `${seed}/key`, 1190));
-const token = (seed: string, a: number, b: number): string => {
-  const hex = sha256(seed);
-  return `${hex.slice(0, a)}.${hex.slice(a, a + b)}`;
-};
-const secret32 = (seed: string): string => bytesFrom(seed, 32).toString("base64");
-
-function clientConfiguration(seed: string) {
-  return {
-    caCertificate: cert(`${seed}/os`),
-    clientCertificate: cert(`${seed}/admin`),
-    clientKey: edKey(`${seed}/admin`),
-  };
-}
-
-function machineSecrets(seed: string) {
-  return {
-    certs: {
-      etcd: { cert: cert(`${seed}/etcd`), key: ecKey(`${seed}/etcd`) },
-      k8s: { cert: cert(`${seed}/k8s`), key: ecKey(`${seed}/k8s`) },
-      k8sAggregator: { cert: cert(`${seed}/aggregator`), key: ecKey(`${seed}/aggregator`) },
-      k8sServiceaccount: { key: rsaKey(`${seed}/serviceaccount`) },
-      os: { cert: cert(`${seed}/os`), key: edKey(`${seed}/os`) },
-    },
-    cluster: { id: secret32(`${seed}/cluster-id`), secret: secret32(`${seed}/cluster-secret`) },
-    secrets: {
-      bootstrapToken: token(`${seed}/bootstrap`, 6, 16),
-      secretboxEncryptionSecret: secret32(`${seed}/secretbox`),
-    },
-    trustdinfo: { token: token(`${seed}/trustd`, 6, 16) },
-  };
-}
-
-/** The provider's machinery defaults (TF provider v0.11.0 / Talos machinery v1.13.0). */
-const DEFAULT_TALOS_VERSION = "v1.13.0";
-const DEFAULT_KUBERNETES_VERSION = "1.36.0";
-
-function minorOf(version: string): number {
-  const m = /^v?1\.(\d+)/.exec(version);
-  return m ? Number(m[1]) : 13;
-}
-
-function hostOf(endpoint: string): string {
-  try {
-    return new URL(endpoint).hostname.replace(/^\[|\]$/g, "");
-  } catch {
-    return endpoint;
-  }
-}
-
-/** A generated machine configuration, shaped like `talosctl gen config` output for the role. */
-function generateMachineConfig(inputs: Record<string, any>): string {
-  const cp = inputs.machineType === "controlplane";
-  const secrets = inputs.machineSecrets as ReturnType<typeof machineSecrets>;
-  const k8s = String(inputs.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION).replace(/^v/, "");
-  const contract = String(inputs.talosVersion ?? DEFAULT_TALOS_VERSION);
-  const withKey = (c: { cert: string; key: string }) => ({ crt: c.cert, key: cp ? c.key : "" });
-  const v1alpha1: Record<string, any> = {
-    version: "v1alpha1",
-    debug: false,
-    persist: true,
-    machine: {
-      type: inputs.machineType,
-      token: secrets.trustdinfo.token,
-      ca: withKey(secrets.certs.os),
-      certSANs: [],
-      kubelet: {
-        image: `ghcr.io/siderolabs/kubelet:v${k8s}`,
-        defaultRuntimeSeccompProfileEnabled: true,
-        disableManifestsDirectory: true,
-      },
-      network: {},
-      // The generator's install image is its own machinery tag whatever `talosVersion` says: that input is
-      // only the config contract (NOTES section 2), so a program must patch machine.install.image itself.
-      install: {
-        disk: "/dev/sda",
-        image: `ghcr.io/siderolabs/installer:${DEFAULT_TALOS_VERSION}`,
-        wipe: false,
-      },
-      features: {
-        rbac: true,
-        apidCheckExtKeyUsage: true,
-        diskQuotaSupport: true,
-        kubePrism: { enabled: true, port: 7445 },
-        hostDNS: { enabled: true, forwardKubeDNSToHost: true },
-      },
-      ...(cp ? { nodeLabels: { "node.kubernetes.io/exclude-from-external-load-balancers": "" } } : {}),
-    },
-    cluster: {
-      id: secrets.cluster.id,
-      secret: secrets.cluster.secret,
-      controlPlane: { endpoint: inputs.clusterEndpoint },
-      clusterName: inputs.clusterName,
-      network: {
-        dnsDomain: "cluster.local",
-        podSubnets: ["10.244.0.0/16"],
-        serviceSubnets: ["10.96.0.0/12"],
-      },
-      token: secrets.secrets.bootstrapToken,
-      ...(cp ? { secretboxEncryptionSecret: secrets.secrets.secretboxEncryptionSecret } : {}),
-      ca: withKey(secrets.certs.k8s),
-      ...(cp
-        ? {
-            aggregatorCA: withKey(secrets.certs.k8sAggregator),
-            serviceAccount: { key: secrets.certs.k8sServiceaccount.key },
-            apiServer: {
-              image: `registry.k8s.io/kube-apiserver:v${k8s}`,
-              certSANs: [hostOf(String(inputs.clusterEndpoint))],
-            },
-            controllerManager: { image: `registry.k8s.io/kube-controller-manager:v${k8s}` },
-            proxy: { image: `registry.k8s.io/kube-proxy:v${k8s}` },
-            scheduler: { image: `registry.k8s.io/kube-scheduler:v${k8s}` },
-            etcd: { ca: withKey(secrets.certs.etcd) },
-          }
-        : {}),
-      discovery: { enabled: true, registries: { kubernetes: { disabled: true }, service: {} } },
-    },
-  };
-  const docs: unknown[] = [v1alpha1];
-  // Talos 1.12+ generates the hostname as its own document.
-  if (minorOf(contract) >= 12) docs.push({ apiVersion: "v1alpha1", kind: "HostnameConfig", auto: "stable" });
-  return docs.map((d) => YAML.stringify(d)).join("---\n");
-}
-
-function deepMerge(target: Record<string, any>, patch: Record<string, any>): Record<string, any> {
-  const out: Record<string, any> = { ...target };
-  for (const [k, v] of Object.entries(patch)) {
-    if (isPlainObject(v) && v.$patch === "delete") {
-      delete out[k];
-    } else if (isPlainObject(v) && isPlainObject(out[k])) {
-      out[k] = deepMerge(out[k], v);
-    } else if (Array.isArray(v) && Array.isArray(out[k])) {
-      out[k] = [...out[k], ...v];
-    } else {
-      out[k] = v;
-    }
-  }
-  return out;
-}
-
-/**
- * Applies strategic-merge patches the way Talos's configpatcher does for the cases a homelab uses: a patch
- * without `kind` merges into the v1alpha1 document (maps merged, lists appended), a document with `kind`
- * merges into the document of the same kind and name or is appended, `$patch: delete` removes.
- */
-function applyPatches(config: string, patches: unknown): string {
-  const docs: Record<string, any>[] = YAML.parseAllDocuments(config)
-    .map((d) => d.toJS() as unknown)
-    .filter(isPlainObject);
-  const list = Array.isArray(patches) ? patches.filter((p): p is string => typeof p === "string") : [];
-  for (const patch of list) {
-    for (const parsed of YAML.parseAllDocuments(patch).map((d) => d.toJS() as unknown)) {
-      if (!isPlainObject(parsed)) continue;
-      if (typeof parsed.kind === "string") {
-        const same = (d: Record<string, any>) => d.kind === parsed.kind && d.name === parsed.name;
-        const i = docs.findIndex(same);
-        if (parsed.$patch === "delete") {
-          if (i >= 0) docs.splice(i, 1);
-        } else if (i >= 0) {
-          docs[i] = deepMerge(docs[i], parsed);
-        } else {
-          docs.push(parsed);
-        }
-      } else {
-        const i = docs.findIndex((d) => d.version === "v1alpha1");
-        if (i >= 0) docs[i] = deepMerge(docs[i], parsed);
-        else docs.unshift({ version: "v1alpha1", ...parsed });
-      }
-    }
-  }
-  return docs.map((d) => YAML.stringify(d)).join("---\n");
-}
-
-function apiServerUrl(node: string): string {
-  return node.includes(":") && !node.startsWith("[") ? `https://[${node}]:6443` : `https://${node}:6443`;
-}
-
-function kubeconfig(
-  clusterName: string,
-  host: string,
-  creds: ReturnType<typeof clientConfiguration>,
-): string {
-  const user = `admin@${clusterName}`;
-  return YAML.stringify({
-    apiVersion: "v1",
-    kind: "Config",
-    clusters: [
-      { name: clusterName, cluster: { server: host, "certificate-authority-data": creds.caCertificate } },
-    ],
-    users: [
-      {
-        name: user,
-        user: { "client-certificate-data": creds.clientCertificate, "client-key-data": creds.clientKey },
-      },
-    ],
-    contexts: [{ name: user, context: { cluster: clusterName, namespace: "default", user } }],
-    "current-context": user,
-  });
-}
-
-function talosconfig(inputs: Record<string, any>): string {
-  const cc = inputs.clientConfiguration ?? {};
-  const context: Record<string, unknown> = { endpoints: inputs.endpoints ?? [] };
-  if (Array.isArray(inputs.nodes) && inputs.nodes.length > 0) context.nodes = inputs.nodes;
-  Object.assign(context, { ca: cc.caCertificate, crt: cc.clientCertificate, key: cc.clientKey });
-  return YAML.stringify({ context: inputs.clusterName, contexts: { [inputs.clusterName]: context } });
-}
-
-/** Is the value (or anything inside it) something the SDK cannot know yet? */
-function containsUnknown(v: unknown): boolean {
-  if (isUnknownValue(v)) return true;
-  if (Array.isArray(v)) return v.some(containsUnknown);
-  if (isPlainObject(v)) return Object.values(v).some(containsUnknown);
-  return false;
-}
-
-/** Does the shape mark a secret at any depth? The SDK lifts nested secrecy to the top-level property. */
-function shapeHasSecret(shape: Shape | undefined): boolean {
-  if (!shape) return false;
-  if (shape.secret) return true;
-  if (shape.type === "array") return shapeHasSecret(shape.items);
-  if (shape.type === "map") return shapeHasSecret(shape.values);
-  if (shape.type === "object") return Object.values(shape.properties).some(shapeHasSecret);
-  return false;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Tokens
-// ---------------------------------------------------------------------------------------------------
-
-/** `kubernetes:<group>/<version>:<Kind>` (core/v1, helm.sh/v3, operator.tigera.io/v1, ...) or `kubernetes:yaml:ConfigFile`. */
-const KUBERNETES_TOKEN =
-  /^kubernetes:[a-z0-9]([a-z0-9.-]*[a-z0-9])?(\/v[0-9]+((alpha|beta)[0-9]+)?)?:[A-Z][A-Za-z0-9]*$/;
-const PROVIDER_TOKEN = /^pulumi:providers:[a-z][a-z0-9-]*$/;
-/** A component type: `package:module:Type` (also `package:Type`). */
-const COMPONENT_TOKEN = /^[A-Za-z][\w-]*:([\w./-]*:)?[A-Za-z][\w$]*$/;
-const COMMAND_INPUTS = new Set([
-  "addPreviousOutputInEnv",
-  "archivePaths",
-  "assetPaths",
-  "create",
-  "delete",
-  "dir",
-  "environment",
-  "interpreter",
-  "logging",
-  "stdin",
-  "triggers",
-  "update",
-]);
-
 // ---------------------------------------------------------------------------------------------------
 // The mocks
 // ---------------------------------------------------------------------------------------------------
+
+const ANSWERS = "tests/support/talos-answers.ts";
 
 export function createStrictMocks(options: StrictMockOptions = {}): StrictMocks {
   const contract = TALOS_CONTRACT;
@@ -645,11 +125,17 @@ export function createStrictMocks(options: StrictMockOptions = {}): StrictMocks 
     return p && p.kind === kind && p.type === type && (name === undefined || p.name === name) ? p : undefined;
   };
 
-  const previewUnknown = (): boolean => pulumi.runtime.isDryRun() && options.previewOutputs !== "known";
-
   const fail = (message: string): never => {
     mocks.problems.push(message);
     throw new MockProviderError(message);
+  };
+
+  /** Contract violations are problems, and the request fails with all of them. */
+  const checkContract = (token: string, what: string, entry: ContractEntry, inputs: Record<string, any>) => {
+    const violations = contractViolations(token, what, entry, inputs);
+    if (violations.length === 0) return;
+    mocks.problems.push(...violations);
+    throw new MockProviderError(violations.join("\n"));
   };
 
   const lastClusterName = (): string => {
@@ -681,140 +167,22 @@ export function createStrictMocks(options: StrictMockOptions = {}): StrictMocks 
     token: string,
     entry: ContractEntry,
     state: Record<string, any>,
-    secretInputs: string[],
-    additionalSecretOutputs: string[],
-    computed: string[],
+    secret: string[] = [],
+    computed: string[] = [],
   ): Record<string, any> => {
     const out: Record<string, any> = {};
     for (const [k, v] of Object.entries(state)) {
       if (v === undefined) continue;
       if (!entry.outputs[k]) throw new Error(`mocks bug: ${token} has no output "${k}"`);
-      if (previewUnknown() && computed.includes(k)) {
+      if (pulumi.runtime.isDryRun() && computed.includes(k)) {
         out[k] = UNKNOWN;
-      } else if (
-        shapeHasSecret(entry.outputs[k]) ||
-        secretInputs.includes(k) ||
-        additionalSecretOutputs.includes(k)
-      ) {
+      } else if (shapeHasSecret(entry.outputs[k]) || secret.includes(k)) {
         out[k] = pulumi.secret(v);
       } else {
         out[k] = v;
       }
     }
     return out;
-  };
-
-  const talosResource = (
-    type: string,
-    name: string,
-    inputs: Record<string, any>,
-  ): { id: string; state: Record<string, any>; computed: string[] } => {
-    const seed = `${type}/${name}`;
-    const echo: Record<string, any> = {};
-    for (const [k, v] of Object.entries(inputs)) if (!k.endsWith("Wo") && v !== undefined) echo[k] = v;
-    const endpoint = inputs.endpoint ?? inputs.node;
-    switch (type) {
-      case "talos:machine/secrets:Secrets":
-        return {
-          id: `${name}-id`,
-          state: {
-            ...echo,
-            talosVersion: inputs.talosVersion ?? DEFAULT_TALOS_VERSION,
-            clientConfiguration: clientConfiguration(seed),
-            machineSecrets: machineSecrets(seed),
-          },
-          computed: ["clientConfiguration", "machineSecrets"],
-        };
-      case "talos:machine/configurationApply:ConfigurationApply": {
-        const input = inputs.machineConfigurationInput ?? inputs.machineConfigurationInputWo;
-        const config =
-          containsUnknown(input) || containsUnknown(inputs.configPatches)
-            ? UNKNOWN
-            : applyPatches(String(input), inputs.configPatches);
-        const applyMode = inputs.applyMode ?? "auto";
-        return {
-          id: `${name}-id`,
-          state: {
-            ...echo,
-            endpoint,
-            applyMode,
-            machineConfiguration: config,
-            machineConfigurationHash: config === UNKNOWN ? UNKNOWN : sha256(config),
-            // staged_if_needing_reboot falls back to auto when the node cannot be asked (NOTES section 5).
-            resolvedApplyMode: applyMode === "staged_if_needing_reboot" ? "auto" : applyMode,
-          },
-          computed: [],
-        };
-      }
-      case "talos:machine/bootstrap:Bootstrap":
-        return { id: `${name}-id`, state: { ...echo, endpoint }, computed: [] };
-      case "talos:cluster/kubeconfig:Kubeconfig": {
-        const host = typeof inputs.node === "string" ? apiServerUrl(inputs.node) : UNKNOWN;
-        const creds = clientConfiguration(`${seed}/kubernetes`);
-        return {
-          id: `${name}-id`,
-          state: {
-            ...echo,
-            endpoint,
-            certificateRenewalDuration: inputs.certificateRenewalDuration ?? "720h",
-            kubeconfigRaw: host === UNKNOWN ? UNKNOWN : kubeconfig(lastClusterName(), host, creds),
-            kubernetesClientConfiguration: { host, ...creds },
-          },
-          computed: ["kubeconfigRaw", "kubernetesClientConfiguration"],
-        };
-      }
-      case "talos:imageFactory/schematic:Schematic": {
-        const schematic = typeof inputs.schematic === "string" ? inputs.schematic : "";
-        return { id: sha256(schematic), state: { ...echo }, computed: [] };
-      }
-      default:
-        return fail(
-          `${type} "${name}": the mocks have no outputs for this Talos resource; add them to tests/support/mocks.ts`,
-        );
-    }
-  };
-
-  const talosInvoke = (token: string, inputs: Record<string, any>): Record<string, any> => {
-    switch (token) {
-      case "talos:machine/getConfiguration:getConfiguration":
-        return {
-          ...inputs,
-          id: `${inputs.clusterName}-${inputs.machineType}`,
-          machineConfiguration: applyPatches(generateMachineConfig(inputs), inputs.configPatches),
-        };
-      case "talos:client/getConfiguration:getConfiguration":
-        return { ...inputs, id: String(inputs.clusterName), talosConfig: talosconfig(inputs) };
-      case "talos:cluster/getHealth:getHealth":
-        return { ...inputs, id: "cluster_health" };
-      default:
-        return fail(
-          `${token}: the mocks have no result for this Talos function; add it to tests/support/mocks.ts`,
-        );
-    }
-  };
-
-  const kubernetesState = (type: string, name: string, inputs: Record<string, any>): Record<string, any> => {
-    const state: Record<string, any> = { ...inputs };
-    if (type === "kubernetes:helm.sh/v3:Release") {
-      const releaseName = inputs.name ?? `${name}-${sha256(name).slice(0, 8)}`;
-      state.name = releaseName;
-      state.status = previewUnknown()
-        ? UNKNOWN
-        : {
-            name: releaseName,
-            namespace: inputs.namespace ?? "default",
-            chart: inputs.chart,
-            version: inputs.version,
-            appVersion: inputs.version,
-            revision: 1,
-            status: "deployed",
-          };
-    } else if (typeof inputs.kind === "string" && !(isPlainObject(inputs.metadata) && inputs.metadata.name)) {
-      // The provider auto-names objects without metadata.name: `<resource name>-<8 random chars>`.
-      const metadata = isPlainObject(inputs.metadata) ? inputs.metadata : {};
-      state.metadata = { ...metadata, name: `${name}-${sha256(name).slice(0, 8)}` };
-    }
-    return state;
   };
 
   const mocks: StrictMocks = {
@@ -860,13 +228,10 @@ export function createStrictMocks(options: StrictMockOptions = {}): StrictMocks 
       if (meta) meta.record = record;
       const what = `${type} "${name}"`;
 
-      const injected = options.failResource?.(type, name, inputs);
-      if (injected) throw new MockProviderError(`${what}: ${injected}`);
-
       const finish = (id: string, state: Record<string, any>): pulumi.runtime.MockResourceResult => {
         record.id = id;
         record.outputs = unwrapSecrets(state).value;
-        return { id: previewUnknown() && !read ? "" : id, state };
+        return { id: pulumi.runtime.isDryRun() && !read ? "" : id, state };
       };
 
       if (!custom) {
@@ -876,16 +241,20 @@ export function createStrictMocks(options: StrictMockOptions = {}): StrictMocks 
 
       const entry = contract.resources[type];
       if (entry) {
-        const violations = [...checkInputs(what, entry, inputs), ...checkValues(type, what, inputs)];
-        if (violations.length > 0) {
-          mocks.problems.push(...violations);
-          throw new MockProviderError(violations.join("\n"));
-        }
+        checkContract(type, what, entry, inputs);
         checkPin(what, meta, args.provider);
-        const { id, state, computed } = talosResource(type, name, inputs);
+        const { id, state, computed } =
+          talosResourceAnswer(type, name, inputs, lastClusterName) ??
+          fail(`${what}: the mocks have no outputs for this Talos resource; add them to ${ANSWERS}`);
         return finish(
           id,
-          finishTalosState(type, entry, state, secretInputs, meta?.additionalSecretOutputs ?? [], computed),
+          finishTalosState(
+            type,
+            entry,
+            state,
+            [...secretInputs, ...(meta?.additionalSecretOutputs ?? [])],
+            computed,
+          ),
         );
       }
       if (type.startsWith("talos:")) {
@@ -894,23 +263,15 @@ export function createStrictMocks(options: StrictMockOptions = {}): StrictMocks 
         );
       }
       if (KUBERNETES_TOKEN.test(type)) return finish(`${name}-id`, kubernetesState(type, name, inputs));
-      if (type === "command:local:Command") {
-        const unknownInputs = Object.keys(inputs).filter(
-          (k) => !COMMAND_INPUTS.has(k) && inputs[k] !== undefined,
-        );
+      if (type === COMMAND_TOKEN) {
+        const unknownInputs = unknownCommandInputs(inputs);
         if (unknownInputs.length > 0) fail(`${what}: unknown input(s) ${unknownInputs.join(", ")}`);
-        const ran = previewUnknown() ? UNKNOWN : "";
-        return finish(`${name}-id`, { ...inputs, stdout: ran, stderr: ran });
+        return finish(`${name}-id`, commandState(inputs));
       }
       if (PROVIDER_TOKEN.test(type)) return finish(`${name}-id`, { ...inputs });
-      if (type === "pulumi:pulumi:StackReference") {
-        const stack = String(inputs.name ?? name);
-        const outputs = options.stackOutputs?.[stack] ?? {};
-        return finish(stack, { name: stack, outputs, secretOutputNames: [] });
-      }
       return fail(
         `${what}: unknown resource token "${type}"; the mocks allow the Talos provider's tokens, kubernetes:*, ` +
-          "command:local:Command, pulumi:providers:* and pulumi:pulumi:StackReference",
+          "command:local:Command and pulumi:providers:*",
       );
     },
 
@@ -927,46 +288,26 @@ export function createStrictMocks(options: StrictMockOptions = {}): StrictMocks 
       mocks.invokes.push(record);
       if (meta) meta.record = record;
       const what = `invoke ${token}`;
-      const failWith = (message: string, asProblem: boolean): never => {
-        record.error = message;
-        if (asProblem) mocks.problems.push(message);
-        throw new MockProviderError(message);
-      };
 
       const entry = contract.functions[token];
       const extra = options.extraInvokes?.[token];
       if (!entry && !extra) {
-        failWith(
+        fail(
           `${what}: unknown invoke token "${token}"; the mocks answer the Talos provider's functions only`,
-          true,
         );
       }
       if (entry) {
-        const violations = [...checkInputs(what, entry, inputs), ...checkValues(token, what, inputs)];
-        if (violations.length > 0) failWith(violations.join("\n"), true);
-        if (meta && !args.provider) {
-          const { version, pluginDownloadURL } = contract.package;
-          if (meta.version !== version || meta.pluginDownloadURL !== pluginDownloadURL) {
-            failWith(
-              `${what}: not pinned to ${version} from ${pluginDownloadURL} (got ${meta.version}, ${meta.pluginDownloadURL})`,
-              true,
-            );
-          }
-        }
+        checkContract(token, what, entry, inputs);
+        checkPin(what, meta, args.provider);
       }
+      // An injected failure is the scenario under test, not a contract violation: no problem recorded.
       const injected = options.failInvoke?.(token, inputs);
-      if (injected) failWith(`${what}: ${injected}`, false);
+      if (injected) throw new MockProviderError(`${what}: ${injected}`);
       if (extra) return extra(inputs);
-
-      const result = talosInvoke(token, inputs);
-      const out: Record<string, any> = {};
-      for (const [k, v] of Object.entries(result)) {
-        if (v === undefined) continue;
-        const shape = entry!.outputs[k];
-        if (!shape) throw new Error(`mocks bug: ${token} has no output "${k}"`);
-        out[k] = shapeHasSecret(shape) ? pulumi.secret(v) : v;
-      }
-      return out;
+      const result =
+        talosInvokeAnswer(token, inputs) ??
+        fail(`${token}: the mocks have no result for this Talos function; add it to ${ANSWERS}`);
+      return finishTalosState(token, entry!, result);
     },
   };
   return mocks;
@@ -981,48 +322,8 @@ function optionsOf(meta: PendingRequest): RequestOptions {
 // Installing
 // ---------------------------------------------------------------------------------------------------
 
-/** The parts of the RegisterResource/ReadResource/Invoke protobuf requests the wrapper reads. */
-interface WireRequest {
-  getType?(): string;
-  getName?(): string;
-  getTok?(): string;
-  getVersion(): string;
-  getPlugindownloadurl(): string;
-  getAdditionalsecretoutputsList?(): string[];
-  getParent?(): string;
-  getDependenciesList?(): string[];
-  getProtect?(): boolean;
-  getIgnorechangesList?(): string[];
-  getRetainondelete?(): boolean;
-  getDeletebeforereplace?(): boolean;
-  getReplaceonchangesList?(): string[];
-  getDeletedwith?(): string;
-  getRemote?(): boolean;
-}
 type Callback = (err: unknown, response: { getUrn?(): string } | undefined) => void;
 type MonitorMethod = (req: WireRequest, callback: Callback) => unknown;
-
-function requestOptions(req: WireRequest): RequestOptions {
-  const text = (v: string | undefined) => (v ? v : undefined);
-  const list = (v: string[] | undefined) => (v && v.length > 0 ? [...v] : undefined);
-  const flag = (v: boolean | undefined) => (v === true ? true : undefined);
-  const out: RequestOptions = {
-    version: text(req.getVersion()),
-    pluginDownloadURL: text(req.getPlugindownloadurl()),
-    additionalSecretOutputs: list(req.getAdditionalsecretoutputsList?.()),
-    parent: text(req.getParent?.()),
-    dependencies: list(req.getDependenciesList?.()),
-    protect: flag(req.getProtect?.()),
-    ignoreChanges: list(req.getIgnorechangesList?.()),
-    retainOnDelete: flag(req.getRetainondelete?.()),
-    deleteBeforeReplace: flag(req.getDeletebeforereplace?.()),
-    replaceOnChanges: list(req.getReplaceonchangesList?.()),
-    deletedWith: text(req.getDeletedwith?.()),
-    remote: flag(req.getRemote?.()),
-  };
-  for (const k of Object.keys(out) as (keyof RequestOptions)[]) if (out[k] === undefined) delete out[k];
-  return out;
-}
 
 /**
  * Wraps the mock monitor so the request options reach the mocks. The mock monitor calls `newResource`/`call`
@@ -1056,14 +357,10 @@ function wrapMonitor(mocks: StrictMocks): void {
 }
 
 export interface InstallMocksOptions extends StrictMockOptions {
-  /** Defaults to the project name in Pulumi.yaml, `homelab`. */
-  project?: string;
   stack?: string;
   preview?: boolean;
-  /** Stack config; a key without a namespace (`nodes`) is read as `<project>:nodes`. Values are strings (JSON for objects). */
+  /** Stack config; a key without a namespace (`nodes`) is read as `homelab:nodes`. Values are strings (JSON for objects). */
   config?: Record<string, string>;
-  /** Config keys (as given in `config`) that are secrets. */
-  secretKeys?: string[];
 }
 
 /**
@@ -1071,7 +368,8 @@ export interface InstallMocksOptions extends StrictMockOptions {
  * constructing resources: config is read when the program's modules load.
  */
 export async function installMocks(opts: InstallMocksOptions = {}): Promise<StrictMocks> {
-  const project = opts.project ?? "homelab";
+  // The project name in Pulumi.yaml.
+  const project = "homelab";
   const stack = opts.stack ?? "test";
   const mocks = createStrictMocks(opts);
   await pulumi.runtime.setMocks(mocks, project, stack, opts.preview ?? false);
@@ -1079,6 +377,6 @@ export async function installMocks(opts: InstallMocksOptions = {}): Promise<Stri
   const qualify = (k: string) => (k.includes(":") ? k : `${project}:${k}`);
   const config: Record<string, string> = {};
   for (const [k, v] of Object.entries(opts.config ?? {})) config[qualify(k)] = v;
-  pulumi.runtime.setAllConfig(config, (opts.secretKeys ?? []).map(qualify));
+  pulumi.runtime.setAllConfig(config);
   return mocks;
 }

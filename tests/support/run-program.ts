@@ -6,15 +6,15 @@
  * catches what a vitest import of the program cannot: type errors, module resolution, tsconfig quirks.
  *
  * What the language host does, and what is reproduced here:
- * - it resolves `@pulumi/pulumi/cmd/run` from the program directory and runs `node [nodeargs] <that path>`;
+ * - it resolves `@pulumi/pulumi/cmd/run` from the program directory and runs `node <that path>`;
  * - argv: `--monitor <addr> --engine <addr> --organization <org> --project <p> --root-directory <dir>
  *   --stack <s> --pwd <dir> [--dry-run] --parallel <n> <entry point>`; the entry point is Pulumi.yaml's `main`
  *   (relative to the project directory), or `.` to let the loader use package.json's `main`;
  * - env: the config as `PULUMI_CONFIG` (JSON object, `namespace:key` keys, string values, objects and arrays as
  *   JSON text) and `PULUMI_CONFIG_SECRET_KEYS` (JSON array); `PULUMI_NODEJS_TYPESCRIPT=true` unless Pulumi.yaml's
- *   runtime option `typescript` is false; `PULUMI_NODEJS_TSCONFIG_PATH` from the `tsconfig` option. The loader
- *   itself copies the flags into `PULUMI_NODEJS_*` for the SDK, and type-checks unless
- *   `PULUMI_NODEJS_TRANSPILE_ONLY=true` or the tsconfig says `noCheck`.
+ *   runtime option `typescript` is false (its other options, unused here, are refused). The loader itself
+ *   copies the flags into `PULUMI_NODEJS_*` for the SDK, and type-checks unless `PULUMI_NODEJS_TRANSPILE_ONLY=true`
+ *   or the tsconfig says `noCheck`.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -23,10 +23,8 @@ import YAML from "yaml";
 import {
   FakeEngine,
   type EngineMocks,
-  type RecordedCall,
   type RecordedInvoke,
   type RecordedLog,
-  type RecordedPackage,
   type RecordedResource,
 } from "./fake-engine";
 import { createStrictMocks } from "./mocks";
@@ -45,13 +43,10 @@ export interface RunProgramOptions {
   env?: Record<string, string>;
   /** What answers registrations and invokes; strict mocks (tests/support/mocks.ts) by default. */
   mocks?: EngineMocks;
-  /** The CLI passes "organization" for self-managed backends. */
-  organization?: string;
-  /** `--parallel`; the CLI's default is unbounded. */
-  parallel?: number;
-  /** The program is killed after this long (default 110 s). */
-  timeoutMs?: number;
 }
+
+/** A safety net only: the program is killed after this long (the loader test allows 120 s per run). */
+const TIMEOUT_MS = 110_000;
 
 export interface RunProgramResult {
   /** Exit code of the loader; null if it was killed. 32 means it already reported the error itself. */
@@ -62,8 +57,6 @@ export interface RunProgramResult {
   stderr: string;
   resources: RecordedResource[];
   invokes: RecordedInvoke[];
-  calls: RecordedCall[];
-  packages: RecordedPackage[];
   logs: RecordedLog[];
   /** Stack outputs as plain values (from RegisterResourceOutputs on the root `pulumi:pulumi:Stack`). */
   outputs: Record<string, unknown>;
@@ -71,39 +64,38 @@ export interface RunProgramResult {
   secretOutputs: string[];
   /** Whether the SDK told the engine the program finished normally (SignalAndWaitForShutdown). */
   shutdownSignalled: boolean;
-  mocks: EngineMocks;
-  /** `node` argv used, for failure messages. */
-  argv: string[];
 }
 
+/** What the language host reads from Pulumi.yaml to start a Node.js program. */
 interface ProjectFile {
   main?: string;
-  runtime: { name: string; options: Record<string, unknown> };
+  /** `runtime.options.typescript`, true unless set to false. */
+  typescript: boolean;
 }
 
 function readProjectFile(programDir: string): ProjectFile {
-  const file = ["Pulumi.yaml", "Pulumi.yml"]
-    .map((f) => path.join(programDir, f))
-    .find((f) => fs.existsSync(f));
-  if (!file) {
-    throw new Error(`no Pulumi.yaml in ${programDir}`);
+  const file = path.join(programDir, "Pulumi.yaml");
+  const doc = (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}) as { main?: unknown; runtime?: unknown };
+  const runtime = (typeof doc.runtime === "string" ? { name: doc.runtime } : (doc.runtime ?? {})) as {
+    name?: unknown;
+    options?: Record<string, unknown>;
+  };
+  if (runtime.name !== "nodejs") {
+    throw new Error(`${file}: runtime is "${String(runtime.name)}", not nodejs`);
   }
-  const doc = (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}) as Record<string, unknown>;
-  const runtime = doc["runtime"];
-  const runtimeObj =
-    typeof runtime === "string"
-      ? { name: runtime, options: {} }
-      : {
-          name: String((runtime as Record<string, unknown> | undefined)?.["name"] ?? ""),
-          options: ((runtime as Record<string, unknown> | undefined)?.["options"] ?? {}) as Record<
-            string,
-            unknown
-          >,
-        };
-  if (runtimeObj.name !== "nodejs") {
-    throw new Error(`${file}: runtime is "${runtimeObj.name}", not nodejs`);
+  const options = runtime.options ?? {};
+  // The other options (tsconfig, nodeargs, ...) change how the language host starts the program; no project
+  // here sets one, so one that appears must be carried over here first rather than silently ignored.
+  const unsupported = Object.keys(options).filter((k) => k !== "typescript");
+  if (unsupported.length > 0) {
+    throw new Error(
+      `${file}: runtime option(s) ${unsupported.join(", ")} not carried over by run-program.ts`,
+    );
   }
-  return { main: typeof doc["main"] === "string" ? doc["main"] : undefined, runtime: runtimeObj };
+  return {
+    main: typeof doc.main === "string" ? doc.main : undefined,
+    typescript: options["typescript"] !== false && options["typescript"] !== "false",
+  };
 }
 
 /**
@@ -165,21 +157,11 @@ export async function runProgramThroughLoader(opts: RunProgramOptions): Promise<
   }
   const secretKeys = (opts.secretKeys ?? []).map(qualify);
 
-  const options = project.runtime.options;
   const env: Record<string, string> = {
     PULUMI_CONFIG: JSON.stringify(config),
     PULUMI_CONFIG_SECRET_KEYS: JSON.stringify(secretKeys),
+    ...(project.typescript ? { PULUMI_NODEJS_TYPESCRIPT: "true" } : {}),
   };
-  if (options["typescript"] !== false && options["typescript"] !== "false") {
-    env["PULUMI_NODEJS_TYPESCRIPT"] = "true";
-  }
-  if (typeof options["tsconfig"] === "string" && options["tsconfig"]) {
-    env["PULUMI_NODEJS_TSCONFIG_PATH"] = options["tsconfig"];
-  }
-  const nodeargs =
-    typeof options["nodeargs"] === "string"
-      ? options["nodeargs"].split(/\s+/).filter((a) => a.length > 0)
-      : [];
 
   // The language host asks Node where the program's own @pulumi/pulumi keeps the loader.
   const runPath = require.resolve("@pulumi/pulumi/cmd/run", { paths: [programDir] });
@@ -191,14 +173,14 @@ export async function runProgramThroughLoader(opts: RunProgramOptions): Promise<
     dryRun: opts.dryRun,
   });
   const argv = [
-    ...nodeargs,
     runPath,
     "--monitor",
     engine.address,
     "--engine",
     engine.address,
+    // What the CLI passes for self-managed backends.
     "--organization",
-    opts.organization ?? "organization",
+    "organization",
     "--project",
     opts.project,
     "--root-directory",
@@ -208,8 +190,9 @@ export async function runProgramThroughLoader(opts: RunProgramOptions): Promise<
     "--pwd",
     programDir,
     ...(opts.dryRun ? ["--dry-run"] : []),
+    // The CLI's default: unbounded.
     "--parallel",
-    String(opts.parallel ?? 2147483647),
+    "2147483647",
     project.main ?? ".",
   ];
 
@@ -227,7 +210,7 @@ export async function runProgramThroughLoader(opts: RunProgramOptions): Promise<
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill("SIGKILL");
-    }, opts.timeoutMs ?? 110_000);
+    }, TIMEOUT_MS);
     const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(
       (resolve, reject) => {
         child.on("error", reject);
@@ -244,14 +227,10 @@ export async function runProgramThroughLoader(opts: RunProgramOptions): Promise<
       stderr,
       resources: engine.resources,
       invokes: engine.invokes,
-      calls: engine.calls,
-      packages: engine.packages,
       logs: engine.logs,
       outputs,
       secretOutputs,
       shutdownSignalled: engine.shutdownSignalled,
-      mocks,
-      argv: [process.execPath, ...argv],
     };
   } finally {
     await engine.stop();
