@@ -8,7 +8,7 @@ import { installMocks, type InstallMocksOptions, type RecordedResource, type Str
 import { promiseOf } from "./outputs";
 import { encodeStackConfig, loadStackConfig } from "./run-program";
 
-const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
+export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 
 /** A stack file's `config:` (e.g. `Pulumi.home.yaml`) as the CLI hands it to the program. */
 export function stackConfigFromFile(file: string): Record<string, string> {
