@@ -89,8 +89,9 @@ describe("a patch that needs a reboot on 3 control planes (and 3 workers)", () =
       [a, b],
       [b, c],
     ]) {
-      const etcd = calls.findIndex((x) => x.includes(`-n ${node} get services etcd`));
-      expect(etcd).toBeGreaterThan(at(`-n ${node} reboot`));
+      const rebooted = at(`-n ${node} reboot`);
+      const etcd = calls.findIndex((x, i) => i > rebooted && x.includes(`-n ${node} get services etcd`));
+      expect(etcd).toBeGreaterThan(rebooted);
       expect(etcd).toBeLessThan(at(`-n ${next} reboot`));
     }
     // Workers after every control plane, drained first, in batches of 2.
@@ -123,6 +124,21 @@ describe("a patch that needs a reboot on 3 control planes (and 3 workers)", () =
       `up ${cp2}`,
     ]);
     expect(configOf(fc, spec.controlPlanes[2].address)).toBe("kernel args v1");
+  });
+
+  it("refuses to take a control plane down while another one's etcd member is unhealthy", async ({ fc }) => {
+    const spec = makeSpec(fc);
+    cluster(fc, spec, ["cp-1", "cp-2", "cp-3"]);
+    const cp3 = spec.controlPlanes[2].address;
+    fc.setNode(cp3, { etcdHealthy: false });
+
+    const up = await rebootRollout(fc, spec, (n) => (n.startsWith("cp-") ? "staged" : "auto"));
+
+    expect(up.failed).toBe("cp-1");
+    expect(up.results.get("cp-1")!.stderr).toContain(
+      `the etcd member on control plane cp-3 (${cp3}) is not healthy, and rebooting cp-1 now would leave etcd without quorum`,
+    );
+    expect(fc.read("reboots.log")).toBe("");
   });
 
   it("refuses to reboot anything when this machine cannot reach the Kubernetes API the drain needs", async ({

@@ -47,6 +47,7 @@ export function stagedRebootEnvironment(spec: ClusterSpec, node: NodeSpec): Reco
     NODE: node.address,
     NODE_NAME: node.name,
     NODE_ROLE: node.role,
+    CONTROL_PLANES: spec.controlPlanes.map((n) => `${n.name}=${n.address}`).join(" "),
     TARGET_VERSION: spec.talosVersion,
     NODE_TIMEOUT: spec.upgrade.nodeTimeout,
     K8S_ENDPOINT: spec.endpoint,

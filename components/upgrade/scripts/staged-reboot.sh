@@ -14,7 +14,8 @@
 #
 # Environment: NODE (address), NODE_NAME, NODE_ROLE (controlplane|worker), APPLY_MODE (the apply's
 # resolvedApplyMode), TARGET_VERSION (the Talos version the node runs: the rollout ran before the applies),
-# NODE_TIMEOUT (talosctl duration, default 30m), K8S_ENDPOINT (`https://host:port`), TALOSCONFIG_DATA
+# CONTROL_PLANES ("name=address ..."; every other one must have a healthy etcd member before a control plane
+# goes down), NODE_TIMEOUT (talosctl duration, default 30m), K8S_ENDPOINT (`https://host:port`), TALOSCONFIG_DATA
 # (secret), optional PROBE_TIMEOUT/READY_TIMEOUT/POLL_INTERVAL (s).
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
@@ -49,6 +50,19 @@ require_talosctl "$(minor_of "$TARGET_VERSION")"
 if ! problem=$(kube_api_problem); then
   fail "$failed refused before touching the node: talosctl drains it from this machine through the Kubernetes API, but $problem." \
     "Run pulumi up where the cluster endpoint answers (same network, VPN, or the VIP/load balancer up), then run it again."
+fi
+
+# A control plane goes down only while every other member is healthy: with one already down (a node off for an
+# unrelated reason), rebooting this one would leave etcd without quorum. The same guard Talos applies before a
+# legacy upgrade (internal/pkg/etcd ValidateForUpgrade: all members healthy).
+if [[ $NODE_ROLE == controlplane ]]; then
+  for peer in ${CONTROL_PLANES:-}; do
+    peer_name=${peer%%=*} peer_address=${peer#*=}
+    [[ $peer_address != "$NODE" ]] || continue
+    if ! etcd_healthy "$peer_address"; then
+      fail "$failed refused before touching the node: the etcd member on control plane $peer_name ($peer_address) is not healthy, and rebooting $NODE_NAME now would leave etcd without quorum. Bring $peer_name back, then run pulumi up again; talosctl get services etcd answered:" "$LAST_ANSWER"
+    fi
+  done
 fi
 
 log "$who has a staged configuration that needs a reboot: draining and rebooting it"
