@@ -17,6 +17,7 @@ import * as path from "node:path";
 import { describe, expect } from "vitest";
 import { parse as parseYaml } from "yaml";
 import type { ClusterSpec } from "../components/config/spec";
+import { stagedRebootEnvironment } from "../components/upgrade/staged-reboot";
 import { CONTROL_PLANE_ADDRESSES, WORKER_ADDRESSES, testSpec } from "./support/spec";
 import { FAKE_BIN, FakeCluster, TALOSCONFIG, it } from "./fake-talosctl/harness";
 
@@ -82,6 +83,7 @@ describe("the fixture and the fake's command-line parsing match the real talosct
       "talosctl get --help",
       "talosctl etcd snapshot --help",
       "talosctl upgrade-k8s --help",
+      "talosctl reboot --help",
     ]);
     for (const s of sections) {
       const [title, ...body] = s.split("\n");
@@ -104,6 +106,8 @@ describe("the fixture and the fake's command-line parsing match the real talosct
     ["get", "a", "b", "c"],
     ["version", "extra"],
     ["upgrade-k8s", "--to"],
+    ["reboot", "now"],
+    ["reboot", "--mode", "soft"],
     ["bogus"],
   ];
 
@@ -126,7 +130,7 @@ describe("the fixture and the fake's command-line parsing match the real talosct
 });
 
 describe("every talosctl invocation the scripts make parses against the real flag set", () => {
-  it("(collected from the scenarios: new cluster, legacy and LifecycleService upgrades, Kubernetes bump)", async ({
+  it("(collected from the scenarios: new cluster, legacy and LifecycleService upgrades, Kubernetes bump, staged reboot)", async ({
     fc,
   }) => {
     const nodes = { controlPlanes: CP, workers: WK };
@@ -139,6 +143,12 @@ describe("every talosctl invocation the scripts make parses against the real fla
     const factory = `factory.talos.dev/installer/${"c".repeat(64)}:v1.13.9`;
     const bump = await fc.pulumiUp(spec(fc, "v1.13.9", "1.36.0"), new Map(), {}, factory);
     expect(bump.failed, JSON.stringify([...bump.results])).toBeUndefined();
+    const s = spec(fc, "v1.13.9", "1.36.0");
+    const reboot = await fc.run("staged-reboot", {
+      ...stagedRebootEnvironment(s, s.controlPlanes[0]),
+      APPLY_MODE: "staged",
+    });
+    expect(reboot.code, reboot.stderr).toBe(0);
 
     const invocations = [...new Set(fc.lines("argv.log"))].map((l) => l.split("\x1f"));
     const shapes = new Set(
@@ -155,6 +165,7 @@ describe("every talosctl invocation the scripts make parses against the real fla
       "upgrade --image",
       "etcd snapshot",
       "upgrade-k8s --to 1.36.0 --dry-run --pre-pull-images=false",
+      "reboot --wait --drain --timeout",
     ])
       expect(
         [...shapes].some((s) => s.includes(kind)),

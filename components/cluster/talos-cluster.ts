@@ -8,6 +8,7 @@ import { installerImage, schematicYaml } from "../machine/image";
 import { nodePatches } from "../machine/patches";
 import * as talos from "@pulumiverse/talos";
 import { ClusterUpgrade } from "../upgrade";
+import { StagedReboots } from "../upgrade/staged-reboot";
 import { valueOnly } from "./value-only";
 
 export interface TalosClusterArgs {
@@ -37,6 +38,8 @@ export class TalosCluster extends pulumi.ComponentResource {
   public readonly upgrade: ClusterUpgrade;
   /** Config applies by node name. */
   public readonly applies: Readonly<Record<string, talos.machine.ConfigurationApply>>;
+  /** Reboots of the nodes whose apply staged a change that needs one, in rollout order. */
+  public readonly reboots: StagedReboots;
   public readonly bootstrap: talos.machine.Bootstrap;
   public readonly network: ClusterNetwork;
   /** Talos health-check id once the cluster passed it after the CNI (unknown during preview). */
@@ -122,6 +125,13 @@ export class TalosCluster extends pulumi.ComponentResource {
       applies[node.name] = this.applyNode(name, spec, node, configs, clientConfiguration);
     }
     this.applies = applies;
+    // A change that needs a reboot is only staged by its apply; these reboot those nodes one control plane at
+    // a time, then workers in batches (etcd keeps quorum).
+    this.reboots = new StagedReboots(
+      `${name}-reboots`,
+      { spec, applies, talosconfig: this.talosconfig },
+      { parent: this },
+    );
 
     const bootstrapAddress = spec.bootstrapNode.address;
     this.bootstrap = new talos.machine.Bootstrap(
@@ -199,7 +209,15 @@ export class TalosCluster extends pulumi.ComponentResource {
               endpoints: controlPlaneAddresses,
               timeouts: { read: spec.timeouts.health },
             },
-            { parent: this, dependsOn: [...this.network.ready, ...Object.values(applies), kubeconfig] },
+            {
+              parent: this,
+              dependsOn: [
+                ...this.network.ready,
+                ...Object.values(applies),
+                ...this.reboots.complete,
+                kubeconfig,
+              ],
+            },
           )
           .apply((r) => r.id);
 
@@ -229,7 +247,9 @@ export class TalosCluster extends pulumi.ComponentResource {
         clientConfiguration,
         machineConfigurationInput: node.role === "controlplane" ? configs.controlplane : configs.worker,
         configPatches: nodePatches(spec, node).map(canonicalYaml),
-        applyMode: "auto",
+        // Never "auto": a change that needs a reboot would reboot every node at once (etcd loses quorum). The
+        // provider stages such a change instead and StagedReboots rolls the reboots.
+        applyMode: "staged_if_needing_reboot",
         // Removing a node from the stack file wipes it only when the operator opted in.
         onDestroy: { reset: spec.resetOnDestroy, graceful: true, reboot: spec.resetOnDestroy },
         timeouts: { create: spec.timeouts.apply, update: spec.timeouts.apply },

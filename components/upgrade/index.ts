@@ -32,7 +32,7 @@ import type { ClusterSpec, NodeSpec } from "../config/spec";
 import { planRollout, type RolloutStep } from "./plan";
 
 /** The scripts in ./scripts a command can run. */
-export type UpgradeScript = "os-upgrade" | "etcd-snapshot" | "kubernetes-upgrade";
+export type UpgradeScript = "os-upgrade" | "etcd-snapshot" | "kubernetes-upgrade" | "staged-reboot";
 
 const SCRIPTS_DIR = path.join(__dirname, "scripts");
 

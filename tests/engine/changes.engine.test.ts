@@ -75,8 +75,16 @@ describe("a change to a converged cluster", () => {
   it("extensions change: a new schematic (replaced, so its ID changes), every node upgrades onto it", async () => {
     const changes = await previewOf(BASE.replace("    - siderolabs/util-linux-tools\n", ""));
     const commands = ["etcd-snapshot", ...NODES.map((n) => `os-${n}`)].map((c) => `homelab-upgrade-${c}`);
+    // The configs name the new schematic's ID, unknown until it is replaced: the provider cannot dry-run the
+    // applies, so every node's reboot command may re-run (it reboots only the nodes that resolve to "staged").
+    const reboots = NODES.map((n) => `homelab-reboots-reboot-${n}`);
     expect([...changes].sort()).toEqual(
-      [...replaced(["homelab-schematic"]), ...replaced(commands), ...applies(NODES)].sort(),
+      [
+        ...replaced(["homelab-schematic"]),
+        ...replaced(commands),
+        ...replaced(reboots),
+        ...applies(NODES),
+      ].sort(),
     );
     before(changes, "replace homelab-schematic", "replace homelab-upgrade-etcd-snapshot");
   });
@@ -87,19 +95,25 @@ describe("a change to a converged cluster", () => {
     ]);
   });
 
-  it("a worker added: its rollout step and its apply are created; control planes stop taking workloads at 3 workers", async () => {
+  it("a worker added: its rollout step, its apply and its reboot command are created; control planes stop taking workloads at 3 workers", async () => {
     const added = BASE.replace(
       "  homelab:patches:",
       "    - name: worker-3\n      address: 127.168.1.43\n      role: worker\n  homelab:patches:",
     );
     const changes = await previewOf(added);
     expect([...changes].sort()).toEqual(
-      ["create homelab-upgrade-os-worker-3", "create homelab-worker-3", ...applies(CONTROL_PLANES)].sort(),
+      [
+        "create homelab-upgrade-os-worker-3",
+        "create homelab-worker-3",
+        "create homelab-reboots-reboot-worker-3",
+        ...applies(CONTROL_PLANES),
+      ].sort(),
     );
     before(changes, "create homelab-upgrade-os-worker-3", "create homelab-worker-3");
+    before(changes, "create homelab-worker-3", "create homelab-reboots-reboot-worker-3");
   });
 
-  it("a worker removed: its apply and its rollout step are deleted, nothing else", async () => {
+  it("a worker removed: its apply, its rollout step and its reboot command are deleted, nothing else", async () => {
     const worker1 = [
       "    - name: worker-1",
       "      address: 127.168.1.41",
@@ -111,7 +125,11 @@ describe("a change to a converged cluster", () => {
     const removed = BASE.replace(worker1, "");
     expect(removed).not.toEqual(BASE);
     expect([...(await previewOf(removed))].sort()).toEqual(
-      ["delete homelab-worker-1", "delete homelab-upgrade-os-worker-1"].sort(),
+      [
+        "delete homelab-worker-1",
+        "delete homelab-upgrade-os-worker-1",
+        "delete homelab-reboots-reboot-worker-1",
+      ].sort(),
     );
   });
 

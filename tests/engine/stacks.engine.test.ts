@@ -46,7 +46,7 @@ describe("the home stack, provisioned", () => {
     expect(changed((await p.up()).steps)).toEqual([]);
   });
 
-  it("provisions 3 control planes and 2 workers from maintenance mode: every apply, one bootstrap, no OS upgrade", async () => {
+  it("provisions 3 control planes and 2 workers from maintenance mode: every apply, one bootstrap, no OS upgrade, no reboot", async () => {
     const p = await project("example-ha");
     const up = await p.up();
     const creates = (type: string) => up.steps.filter((s) => s.op === "create" && s.type === type);
@@ -55,7 +55,11 @@ describe("the home stack, provisioned", () => {
     const calls = p.talosctlCalls();
     // Every rollout step asked its node as a reader and found it in maintenance mode; none upgraded anything.
     expect(calls.filter((c) => / get machinestatus .*--insecure/.test(c)).length).toBeGreaterThanOrEqual(5);
-    expect(calls.filter((c) => / (upgrade|upgrade-k8s|etcd snapshot) /.test(`${c} `))).toEqual([]);
+    expect(calls.filter((c) => / (upgrade|upgrade-k8s|etcd snapshot|reboot) /.test(`${c} `))).toEqual([]);
+    // Every apply resolved to "auto" (a node in maintenance mode needs no reboot), so no reboot command rebooted.
+    expect(
+      up.steps.filter((s) => s.op === "create" && s.name.startsWith("homelab-reboots-reboot-")),
+    ).toHaveLength(5);
   });
 
   it("keeps every key out of the state file in clear, and the outputs secret", async () => {

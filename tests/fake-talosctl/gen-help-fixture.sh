@@ -18,7 +18,7 @@ client=$("$real" version --client --short | sed -n 's/^Talos //p')
   printf '# Produced by tests/fake-talosctl/gen-help-fixture.sh from the real talosctl %s (built from\n' "$client"
   printf '# github.com/siderolabs/talos@%s cmd/talosctl with the Go toolchain, CGO off, as talos'"'"'s Makefile does).\n' "$client"
   printf '# Deprecated flags are hidden by cobra (MarkDeprecated) and so are absent here.\n'
-  for command in "version" "upgrade" "get" "etcd snapshot" "upgrade-k8s"; do
+  for command in "version" "upgrade" "get" "etcd snapshot" "upgrade-k8s" "reboot"; do
     printf '### talosctl %s --help\n' "$command"
     # shellcheck disable=SC2086 # the command words split on purpose
     "$real" $command --help

@@ -9,7 +9,7 @@
 HELP_FIXTURE="${BASH_SOURCE[0]%/*}/../talosctl-help.txt"
 
 # The commands the fake emulates (cobra's command tree, as far as the scripts use it).
-KNOWN_COMMANDS=" version upgrade get upgrade-k8s etcd etcd/snapshot "
+KNOWN_COMMANDS=" version upgrade get upgrade-k8s etcd etcd/snapshot reboot "
 
 # Exits like talosctl's Execute with error $1 (stderr, usage for argument errors, status 1).
 cobra_fail() {
@@ -77,14 +77,14 @@ load_flags() {
   esac
 }
 
-# Sets FLAG_LONG/FLAG_TYPE/FLAG_VALUES for a long name or a one-letter shorthand; 1 if COMMAND has no such
+# Sets FLAG_LONG/FLAG_SHORT/FLAG_TYPE/FLAG_VALUES for a long name or a one-letter shorthand; 1 if COMMAND has no such
 # flag.
 find_flag() {
   local key=$1 long short type values _default
   while read -r long short type values _default; do
     [[ -n $long ]] || continue
     if [[ $key == "$long" || $key == "$short" ]]; then
-      FLAG_LONG=$long FLAG_TYPE=$type FLAG_VALUES=$values
+      FLAG_LONG=$long FLAG_SHORT=$short FLAG_TYPE=$type FLAG_VALUES=$values
       return 0
     fi
   done <<<"$FLAG_TABLE"
@@ -221,6 +221,8 @@ parse_command_line() {
       else
         cobra_fail "flag needs an argument: $name"
       fi
+      # pflag FlagSet.Set names the flag "-s, --long" in the error whenever it has a shorthand.
+      if [[ $FLAG_SHORT != - ]]; then name="-$FLAG_SHORT, --$FLAG_LONG"; fi
       check_value "$name" "$value"
       set_flag "$FLAG_LONG" "$value"
       ;;
