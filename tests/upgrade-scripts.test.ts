@@ -54,30 +54,48 @@ function clusterOf(
 const OS_COMMANDS = ["cp-1", "cp-2", "cp-3", "worker-1", "worker-2", "worker-3"].map((n) => `os-${n}`);
 
 describe("a new cluster: every node booted from the ISO, in maintenance mode", () => {
-  it.for(["v1.12.6", "v1.13.9"])(
-    "(ISO %s) runs every command once, asks the nodes only what a reader may, and upgrades nothing",
-    async (iso, { fc }) => {
-      const spec = makeSpec(fc, { talos: "v1.13.9", k8s: "1.36.0" });
-      clusterOf(fc, spec, { talos: iso, k8s: "1.36.0", mode: "maintenance" });
+  it.for([
+    ["v1.12.6", "v1.12.11", "1.35.0"],
+    ["v1.13.9", "v1.13.9", "1.36.0"],
+  ])(
+    "(ISO %s, target %s) runs every command once, asks the nodes only what a reader may, and upgrades nothing",
+    async ([iso, target, k8s], { fc }) => {
+      const spec = makeSpec(fc, { talos: target, k8s });
+      clusterOf(fc, spec, { talos: iso, k8s, mode: "maintenance", client: target });
 
       const up = await fc.pulumiUp(spec, new Map());
 
       expect(up.failed, JSON.stringify([...up.results])).toBeUndefined();
       expect(up.ran).toEqual(["etcd-snapshot", ...OS_COMMANDS, "kubernetes"]);
       expect(up.results.get("os-cp-1")!.stdout).toContain("cp-1 (10.0.0.1) is in maintenance mode");
-      expect(up.results.get("kubernetes")!.stdout).toContain("bootstrap installs Kubernetes 1.36.0");
-      // Per node: the talosconfig call (refused by the maintenance certificate), then the reader call.
+      expect(up.results.get("kubernetes")!.stdout).toContain(`bootstrap installs Kubernetes ${k8s}`);
+      // Per node: the talosconfig call (refused by the maintenance certificate), then reader calls only.
       for (const a of [...CP, ...WK.slice(0, 3)]) {
         for (const c of fc.callsTo(a))
           expect(c).toMatch(
-            /^(--talosconfig <talosconfig> -n \S+ version --short|-n \S+ get machinestatus --insecure -o yaml)$/,
+            /^(--talosconfig <talosconfig> -n \S+ version --short|-n \S+ get machinestatus --insecure -o yaml|-n \S+ version --insecure --short)$/,
           );
       }
       expect(fc.upgradeCalls()).toEqual([]);
-      expect(fc.calls().filter((c) => /etcd snapshot|upgrade-k8s|--insecure --short/.test(c))).toEqual([]);
+      expect(fc.calls().filter((c) => /etcd snapshot|upgrade-k8s/.test(c))).toEqual([]);
       expect(fc.read("upgrades.log")).toBe("");
     },
   );
+
+  it("refuses a node booted from a pre-1.13 ISO under a 1.13 target, before its first (staged) config apply", async ({
+    fc,
+  }) => {
+    const spec = makeSpec(fc, { talos: "v1.13.9", k8s: "1.36.0" });
+    clusterOf(fc, spec, { talos: "v1.12.6", k8s: "1.36.0", mode: "maintenance" });
+
+    const up = await fc.pulumiUp(spec, new Map());
+
+    expect(up.failed).toBe("os-cp-1");
+    const stderr = up.results.get("os-cp-1")!.stderr;
+    expect(stderr).toContain("cp-1 (10.0.0.1)");
+    expect(stderr).toMatch(/older than 1\.13.*boot it from the Talos 1\.13 ISO/);
+    expect(fc.upgradeCalls()).toEqual([]);
+  });
 });
 
 describe("a running cluster", () => {
@@ -98,6 +116,8 @@ describe("a running cluster", () => {
       "version --client --short",
       `--talosconfig <talosconfig> -n ${WK[3]} version --short`,
       `-n ${WK[3]} get machinestatus --insecure -o yaml`,
+      // Its ISO is 1.13 (a reader may ask its version), so its first apply may be staged.
+      `-n ${WK[3]} version --insecure --short`,
     ]);
   });
 

@@ -9,6 +9,7 @@ import { nodePatches } from "../machine/patches";
 import * as talos from "@pulumiverse/talos";
 import { ClusterUpgrade } from "../upgrade";
 import { StagedReboots } from "../upgrade/staged-reboot";
+import { stagedApplies } from "../upgrade/staged-reboot";
 import { valueOnly } from "./value-only";
 
 export interface TalosClusterArgs {
@@ -249,7 +250,11 @@ export class TalosCluster extends pulumi.ComponentResource {
         configPatches: nodePatches(spec, node).map(canonicalYaml),
         // Never "auto": a change that needs a reboot would reboot every node at once (etcd loses quorum). The
         // provider stages such a change instead and StagedReboots rolls the reboots.
-        applyMode: "staged_if_needing_reboot",
+        // A change that needs a reboot is staged and rebooted node by node (StagedReboots). Talos up to 1.12
+        // answers a maintenance-mode dry run without a mode, which the provider reads as "needs a reboot",
+        // and then refuses the staged apply: 1.12 targets keep applying in auto mode (os-upgrade.sh refuses a
+        // pre-1.13 ISO under a 1.13+ target).
+        applyMode: stagedApplies(spec.talosVersion) ? "staged_if_needing_reboot" : "auto",
         // Removing a node from the stack file wipes it only when the operator opted in.
         onDestroy: { reset: spec.resetOnDestroy, graceful: true, reboot: spec.resetOnDestroy },
         timeouts: { create: spec.timeouts.apply, update: spec.timeouts.apply },

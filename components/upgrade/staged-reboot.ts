@@ -35,6 +35,16 @@ export interface StagedApply extends pulumi.Resource {
  * the same text for every change applied without a reboot (so those never replace the command twice in a
  * row). Read in the preview's diff as the reason for the replacement.
  */
+/**
+ * Whether applies to a cluster at this Talos version stage the changes that need a reboot: from 1.13, whose
+ * maintenance mode answers a dry run with NO_REBOOT; Talos up to 1.12 leaves the mode unset there, read as a
+ * reboot, and refuses the staged apply that follows (see lib.sh maintenance_iso_problem).
+ */
+export function stagedApplies(talosVersion: string): boolean {
+  const m = /^v?(\d+)\.(\d+)\./.exec(talosVersion);
+  return m !== null && (Number(m[1]) > 1 || Number(m[2]) >= 13);
+}
+
 export function rebootTrigger(resolvedApplyMode: string, configHash: string): string {
   return resolvedApplyMode === "staged"
     ? `reboot to apply staged configuration sha256:${configHash}`

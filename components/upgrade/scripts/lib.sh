@@ -159,6 +159,29 @@ without credentials (maintenance mode): $insecure"
   return 1
 }
 
+# Prints why NODE, in maintenance mode, cannot take its first config for a Talos 1.13+ target, and returns 1; or
+# returns 0. Applies to a 1.13+ target are staged_if_needing_reboot (components/upgrade/staged-reboot.ts), and the
+# provider decides "needs a reboot" from the node's dry run (terraform-provider-talos
+# talos_machine_configuration_apply_resource.go, dryRunNeedsReboot: Messages[0].Mode). Talos up to 1.12 served
+# maintenance mode from a separate server (internal/app/maintenance/server.go) that leaves that mode unset, read as
+# REBOOT, and refuses the staged apply that follows ("--mode='staged' is not supported in maintenance mode"), so
+# the apply would retry until its timeout. Talos 1.13 answers NO_REBOOT. A pre-1.13 maintenance node is told
+# apart by Version, which it refuses to a reader with Unimplemented (assertAdminRole) and 1.13 serves.
+maintenance_iso_problem() {
+  local node=$1 out
+  parse_version "$TARGET_VERSION" || return 0
+  ((VER_MAJOR > 1 || VER_MINOR >= 13)) || return 0
+  if out=$(with_timeout "$PROBE_TIMEOUT" talosctl -n "$node" version --insecure --short 2>&1); then
+    return 0
+  fi
+  if grep -q 'code = Unimplemented' <<<"$out"; then
+    printf 'it was booted from a Talos ISO older than 1.13 (its maintenance API refuses Version). Its first config would be staged, which that maintenance mode refuses: boot it from the Talos %s.%s ISO (or a matching Image Factory image) and run pulumi up again' \
+      "$VER_MAJOR" "$VER_MINOR"
+    return 1
+  fi
+  return 0
+}
+
 # The stage in `talosctl get machinestatus -o yaml` output (its only "stage:" key, under spec).
 machine_stage() {
   awk '$1 == "stage:" { print $2; exit }' <<<"$1"

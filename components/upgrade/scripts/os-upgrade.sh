@@ -34,6 +34,9 @@ require_talosctl "$(minor_of "$TARGET_VERSION")"
 status=0
 probe_node "$NODE" || status=$?
 if ((status == 2)); then
+  if ! problem=$(maintenance_iso_problem "$NODE"); then
+    fail "$failed $problem"
+  fi
   log "$who is in maintenance mode (not configured yet): nothing to upgrade, its config apply installs $TARGET_IMAGE"
   exit 0
 fi
