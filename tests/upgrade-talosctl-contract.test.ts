@@ -134,8 +134,11 @@ describe("every talosctl invocation the scripts make parses against the real fla
     fc,
   }) => {
     const nodes = { controlPlanes: CP, workers: WK };
-    fc.cluster({ talos: "v1.12.6", k8s: "1.35.0", mode: "maintenance", ...nodes });
+    fc.cluster({ talos: "v1.13.9", k8s: "1.35.0", mode: "maintenance", ...nodes });
     expect((await fc.pulumiUp(spec(fc, "v1.13.9", "1.35.0"), new Map())).failed).toBeUndefined();
+    // A 1.12 ISO under a 1.13 target is refused after its version call: that call is replayed too.
+    fc.cluster({ talos: "v1.12.6", k8s: "1.35.0", mode: "maintenance", ...nodes });
+    expect((await fc.pulumiUp(spec(fc, "v1.13.9", "1.35.0"), new Map())).failed).toBe("os-cp-1");
     fc.cluster({ talos: "v1.12.6", k8s: "1.35.0", ...nodes });
     const legacy = spec(fc, "v1.12.6", "1.35.0");
     expect((await fc.pulumiUp(spec(fc, "v1.13.9", "1.36.0"), fc.converged(legacy))).failed).toBeUndefined();
