@@ -43,13 +43,14 @@ function compile(): string {
       stdio: "inherit",
     },
   );
-  fs.cpSync(
-    path.join(ROOT, "components", "upgrade", "scripts"),
-    path.join(out, "components", "upgrade", "scripts"),
-    {
-      recursive: true,
-    },
-  );
+  // The commands' scripts are read at run time, beside the compiled components.
+  for (const component of ["upgrade", "lifecycle"]) {
+    fs.cpSync(
+      path.join(ROOT, "components", component, "scripts"),
+      path.join(out, "components", component, "scripts"),
+      { recursive: true },
+    );
+  }
   fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(out, "node_modules"));
   return out;
 }

@@ -3,6 +3,7 @@
  * what loosen a rule, reviewed in the same pull request as the change that needs them:
  *
  *   homelab:resetOnDestroy: true   ->   reset-on-destroy-requires-opt-in.allowResetOnDestroy = true
+ *                                  ->   node-lifecycle-reset-requires-opt-in.allowResetOnDestroy = true
  *
  * Nothing else in the stack file can relax a rule. Usage (the workflows run exactly this):
  *
@@ -31,10 +32,10 @@ function flag(value: unknown, key: string): boolean {
 export function packConfigFromStack(stackFileText: string): PackConfig {
   const parsed: unknown = YAML.parse(stackFileText);
   const config = isRecord(parsed) && isRecord(parsed.config) ? parsed.config : {};
+  const allowResetOnDestroy = flag(config["homelab:resetOnDestroy"], "homelab:resetOnDestroy");
   return {
-    "reset-on-destroy-requires-opt-in": {
-      allowResetOnDestroy: flag(config["homelab:resetOnDestroy"], "homelab:resetOnDestroy"),
-    },
+    "reset-on-destroy-requires-opt-in": { allowResetOnDestroy },
+    "node-lifecycle-reset-requires-opt-in": { allowResetOnDestroy },
   };
 }
 

@@ -8,8 +8,9 @@ import { installerImage, schematicYaml } from "../machine/image";
 import { nodePatches } from "../machine/patches";
 import * as talos from "@pulumiverse/talos";
 import { ClusterUpgrade } from "../upgrade";
-import { StagedReboots } from "../upgrade/staged-reboot";
-import { stagedApplies } from "../upgrade/staged-reboot";
+import { StagedReboots, stagedApplies } from "../upgrade/staged-reboot";
+import { ClusterMembership } from "../lifecycle";
+import { checkDrift, driftCheckRequested } from "../lifecycle/drift";
 import { valueOnly } from "./value-only";
 
 export interface TalosClusterArgs {
@@ -19,8 +20,8 @@ export interface TalosClusterArgs {
 
 /**
  * The whole cluster as one graph: machine secrets → per-role configs → one apply per node (all in
- * parallel) → bootstrap once → kubeconfig → CNI → health. Running it again with the same spec changes
- * nothing; from any partial state it converges.
+ * parallel) → bootstrap once → kubeconfig → membership (nodes that left the stack are decommissioned) → CNI →
+ * health. Running it again with the same spec changes nothing; from any partial state it converges.
  */
 export class TalosCluster extends pulumi.ComponentResource {
   /** Admin kubeconfig (secret). */
@@ -42,7 +43,14 @@ export class TalosCluster extends pulumi.ComponentResource {
   /** Reboots of the nodes whose apply staged a change that needs one, in rollout order. */
   public readonly reboots: StagedReboots;
   public readonly bootstrap: talos.machine.Bootstrap;
+  /** Decommissions the nodes that left the stack file (before the health checks); resets every node at teardown. */
+  public readonly membership: ClusterMembership;
   public readonly network: ClusterNetwork;
+  /**
+   * With HOMELAB_CHECK_DRIFT=1, each node's answer to "do you run what the stack renders?"; rejects (failing the
+   * run) naming the nodes that do not. Otherwise a note that it was not checked.
+   */
+  public readonly drift: pulumi.Output<string[]>;
   /** Talos health-check id once the cluster passed it after the CNI (unknown during preview). */
   public readonly health: pulumi.Output<string | undefined>;
 
@@ -169,6 +177,21 @@ export class TalosCluster extends pulumi.ComponentResource {
     );
     this.kubeconfig = pulumi.secret(kubeconfig.kubeconfigRaw);
 
+    // After every apply (a renamed node already has its new hostname) and before both health checks, which fail
+    // while a removed node's etcd member or Kubernetes Node is still there.
+    this.membership = new ClusterMembership(
+      `${name}-lifecycle`,
+      {
+        spec,
+        talosconfig: this.talosconfig,
+        kubeconfig: this.kubeconfig,
+        // Never while a staged reboot is rolling: removing a control plane then could cost etcd its quorum.
+        dependsOn: [...Object.values(applies), ...this.reboots.complete, kubeconfig],
+      },
+      { parent: this },
+    );
+    const membership = this.membership.command;
+
     // With CNI `none`, nodes give the CNI about ten minutes before they reboot, and the API server only
     // answers once etcd is healthy: the CNI goes in as soon as the control planes pass Talos's boot checks.
     const controlPlanesBooted = pulumi.runtime.isDryRun()
@@ -182,7 +205,10 @@ export class TalosCluster extends pulumi.ComponentResource {
             skipKubernetesChecks: true,
             timeouts: { read: spec.timeouts.health },
           },
-          { parent: this, dependsOn: [kubeconfig, ...spec.controlPlanes.map((n) => applies[n.name])] },
+          {
+            parent: this,
+            dependsOn: [kubeconfig, membership, ...spec.controlPlanes.map((n) => applies[n.name])],
+          },
         );
     const provider = new k8s.Provider(
       `${name}-k8s`,
@@ -196,7 +222,21 @@ export class TalosCluster extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.network = new ClusterNetwork(`${name}-cni`, { spec, provider }, { parent: this });
+    this.network = new ClusterNetwork(
+      `${name}-cni`,
+      { spec, provider },
+      {
+        parent: this,
+        // At teardown the membership step wipes the machines; deleting the CNI's objects from a cluster that is
+        // going away would only fail once the API server is gone, so the engine skips their delete then.
+        transformations: [
+          (t) =>
+            t.type.startsWith("kubernetes:")
+              ? { props: t.props, opts: pulumi.mergeOptions(t.opts, { deletedWith: membership }) }
+              : undefined,
+        ],
+      },
+    );
 
     // Health is an invoke: it would run (and wait) at every preview. It gates `up` only.
     this.health = pulumi.runtime.isDryRun()
@@ -217,6 +257,7 @@ export class TalosCluster extends pulumi.ComponentResource {
                 ...Object.values(applies),
                 ...this.reboots.complete,
                 kubeconfig,
+                membership,
               ],
             },
           )
@@ -225,6 +266,13 @@ export class TalosCluster extends pulumi.ComponentResource {
     this.endpoint = pulumi.output(spec.endpoint);
     this.controlPlaneAddresses = pulumi.output(controlPlaneAddresses);
     this.workerAddresses = pulumi.output(spec.workers.map((n) => n.address));
+    // HOMELAB_CHECK_DRIFT=1 (the nightly drift job): fail, naming every node that does not run what the stack
+    // renders. The Output rejects with a RunError, which the runtime reports as the run's error, message only
+    // (@pulumi/pulumi cmd/run: unhandled RunError -> log.error(message)); it is kept out of registerOutputs, which
+    // would wrap the message in "error serializing property".
+    this.drift = driftCheckRequested()
+      ? checkDrift({ spec, applies, talosconfig: this.talosconfig }, this)
+      : pulumi.output(["not checked (set HOMELAB_CHECK_DRIFT=1)"]);
     this.registerOutputs({
       kubeconfig: this.kubeconfig,
       talosconfig: this.talosconfig,
@@ -248,15 +296,15 @@ export class TalosCluster extends pulumi.ComponentResource {
         clientConfiguration,
         machineConfigurationInput: node.role === "controlplane" ? configs.controlplane : configs.worker,
         configPatches: nodePatches(spec, node).map(canonicalYaml),
-        // Never "auto": a change that needs a reboot would reboot every node at once (etcd loses quorum). The
-        // provider stages such a change instead and StagedReboots rolls the reboots.
-        // A change that needs a reboot is staged and rebooted node by node (StagedReboots). Talos up to 1.12
-        // answers a maintenance-mode dry run without a mode, which the provider reads as "needs a reboot",
-        // and then refuses the staged apply: 1.12 targets keep applying in auto mode (os-upgrade.sh refuses a
-        // pre-1.13 ISO under a 1.13+ target).
+        // A change that needs a reboot is staged and rebooted node by node (StagedReboots), never all at once
+        // (etcd would lose quorum). Talos up to 1.12 answers a maintenance-mode dry run without a mode, which
+        // the provider reads as "needs a reboot", and then refuses the staged apply: 1.12 targets keep applying
+        // in auto mode (os-upgrade.sh refuses a pre-1.13 ISO under a 1.13+ target).
         applyMode: stagedApplies(spec.talosVersion) ? "staged_if_needing_reboot" : "auto",
-        // Removing a node from the stack file wipes it only when the operator opted in.
-        onDestroy: { reset: spec.resetOnDestroy, graceful: true, reboot: spec.resetOnDestroy },
+        // Never a reset here: the provider would read it from the old state on delete, so a rename (a new apply,
+        // then the old one's delete) would wipe the live machine and turning `resetOnDestroy` on while removing a
+        // node would reset nothing. Removal and teardown are the membership step's (components/lifecycle).
+        onDestroy: { reset: false, graceful: true, reboot: false },
         timeouts: { create: spec.timeouts.apply, update: spec.timeouts.apply },
       },
       { parent: this, dependsOn: this.upgrade.complete },

@@ -26,9 +26,11 @@ interface ResetConfig {
 }
 
 /**
- * Removing a node from the stack must not wipe it unless the stack opted in (`homelab:resetOnDestroy: true`,
- * passed to this pack as `allowResetOnDestroy`). Even then the reset is graceful: the node leaves etcd and is
- * drained first, so a control plane reset never costs quorum by surprise.
+ * A config apply that resets its node on destroy: only with the stack's opt-in (`homelab:resetOnDestroy: true`,
+ * passed to this pack as `allowResetOnDestroy`), and only gracefully (the node leaves etcd and is drained first,
+ * so a control plane reset never costs quorum by surprise). The program itself never asks a config apply to reset
+ * (the provider would read it from the old state, see `nodeLifecycleResetRequiresOptIn`); this keeps a change to
+ * that in check.
  */
 export const resetOnDestroyRequiresOptIn = rule(
   "reset-on-destroy-requires-opt-in",
@@ -50,6 +52,58 @@ export const resetOnDestroyRequiresOptIn = rule(
     }
     if (onDestroy.graceful === false && config.allowUngracefulReset !== true) {
       report("onDestroy.graceful is false: the node would be wiped without leaving etcd or draining first.");
+    }
+  },
+  {
+    severity: "critical",
+    configSchema: {
+      properties: {
+        allowResetOnDestroy: { type: "boolean", default: false },
+        allowUngracefulReset: { type: "boolean", default: false },
+      },
+    },
+  },
+);
+
+/** The environment value with which the membership command declares its one ungraceful reset. */
+export const UNGRACEFUL_AT_TEARDOWN = "last-etcd-member-at-teardown";
+
+/**
+ * The membership command (components/lifecycle, environment `HOMELAB_STEP=membership`) decommissions the nodes
+ * that leave the stack and, on `pulumi destroy`, the whole cluster. It may wipe machines (`RESET=true`) only with
+ * the stack's opt-in. Its resets are graceful (drained, out of etcd first) with exactly one exception it declares
+ * as `UNGRACEFUL=last-etcd-member-at-teardown`: at teardown, the last control plane standing, which etcd never
+ * lets leave, so a graceful reset of it could only fail and the teardown of a one-control-plane cluster never
+ * complete. Any other ungraceful reset needs `allowUngracefulReset`.
+ */
+export const nodeLifecycleResetRequiresOptIn = rule(
+  "node-lifecycle-reset-requires-opt-in",
+  "The node lifecycle step may wipe machines only when the stack opts in, and reset ungracefully only the last etcd member at teardown.",
+  (args, report) => {
+    if (args.type !== TYPES.localCommand) {
+      return;
+    }
+    const env = args.props.environment;
+    if (!isRecord(env) || env.HOMELAB_STEP !== "membership") {
+      return;
+    }
+    const config = configOf<ResetConfig>(args);
+    if (env.RESET !== "false" && config.allowResetOnDestroy !== true) {
+      report(
+        `RESET is ${JSON.stringify(env.RESET)}: removed nodes, and every node at teardown, would be wiped, but the ` +
+          "stack has not opted in: set `homelab:resetOnDestroy: true` in the stack file (the workflows pass it to " +
+          "the policy pack as allowResetOnDestroy).",
+      );
+    }
+    if (
+      env.UNGRACEFUL !== UNGRACEFUL_AT_TEARDOWN &&
+      env.UNGRACEFUL !== "none" &&
+      config.allowUngracefulReset !== true
+    ) {
+      report(
+        `UNGRACEFUL is ${JSON.stringify(env.UNGRACEFUL)}: the only ungraceful reset allowed is the last etcd ` +
+          `member's at teardown ("${UNGRACEFUL_AT_TEARDOWN}"), or none.`,
+      );
     }
   },
   {

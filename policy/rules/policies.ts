@@ -1,7 +1,8 @@
 /**
  * Every rule of the pack, one file per family:
  *
- * - `lifecycle.ts`: destructive operations (machine secrets protected, reset on destroy, apply mode, bootstrap);
+ * - `lifecycle.ts`: destructive operations (machine secrets protected, reset on destroy, the node lifecycle step's
+ *   resets, apply mode, bootstrap);
  * - `versions.ts`: provider plugins, Talos and Kubernetes versions, Helm chart versions pinned;
  * - `images.ts`: container images pinned wherever they are named;
  * - `credentials.ts`: secret outputs and the explicit Kubernetes provider.
@@ -15,6 +16,7 @@ import {
   applyModeNoForcedReboot,
   bootstrapNeverReplaced,
   machineSecretsProtected,
+  nodeLifecycleResetRequiresOptIn,
   resetOnDestroyRequiresOptIn,
 } from "./lifecycle";
 import { helmChartVersionPinned, providerVersionsPinned, versionsPinned } from "./versions";
@@ -25,6 +27,7 @@ export {
   applyModeNoForcedReboot,
   bootstrapNeverReplaced,
   machineSecretsProtected,
+  nodeLifecycleResetRequiresOptIn,
   resetOnDestroyRequiresOptIn,
 } from "./lifecycle";
 export {
@@ -42,6 +45,7 @@ export const policies: ResourceValidationPolicy[] = [
   imagesPinned,
   helmChartVersionPinned,
   resetOnDestroyRequiresOptIn,
+  nodeLifecycleResetRequiresOptIn,
   applyModeNoForcedReboot,
   bootstrapNeverReplaced,
   credentialsStaySecret,

@@ -93,14 +93,19 @@ describe("a stack that resets nodes on destroy", () => {
   it("is refused without the stack's opt-in reaching the pack, and allowed with it", async () => {
     const run = await runProgram(encodeConfig(config));
     expect(run.error).toBeUndefined();
+    // The config applies never reset (the provider would read it from the old state); the membership step does.
     const applies = run.resources.filter(
       (r) => r.type === "talos:machine/configurationApply:ConfigurationApply",
     );
     expect(applies.length).toBeGreaterThan(0);
+    expect(applies.every((a) => a.inputs.onDestroy?.reset === false)).toBe(true);
 
     const refused = await allViolations(run);
-    expect(refused).toHaveLength(applies.length);
-    expect(refused.every((v) => v.startsWith("reset-on-destroy-requires-opt-in:"))).toBe(true);
+    expect(refused).toEqual([
+      expect.stringMatching(
+        /^node-lifecycle-reset-requires-opt-in: command:local:Command homelab-lifecycle-membership: RESET is "true"/,
+      ),
+    ]);
 
     const packConfig = packConfigFromStack(YAML.stringify({ config }));
     expect(await allViolations(run, packConfig)).toEqual([]);

@@ -26,6 +26,7 @@ async function previewOf(stackFile: string): Promise<string[]> {
 const CONTROL_PLANES = ["cp-1", "cp-2", "cp-3"];
 const WORKERS = ["worker-1", "worker-2"];
 const NODES = [...CONTROL_PLANES, ...WORKERS];
+const MEMBERSHIP = "update homelab-lifecycle-membership";
 const applies = (nodes: string[]) => nodes.map((n) => `update homelab-${n}`);
 const replaced = (names: string[]) =>
   names.flatMap((n) => [`create-replacement ${n}`, `replace ${n}`, `delete-replaced ${n}`]);
@@ -95,7 +96,7 @@ describe("a change to a converged cluster", () => {
     ]);
   });
 
-  it("a worker added: its rollout step, its apply and its reboot command are created; control planes stop taking workloads at 3 workers", async () => {
+  it("a worker added: its rollout step, its apply and its reboot command are created; control planes stop taking workloads at 3 workers; the membership step records it", async () => {
     const added = BASE.replace(
       "  homelab:patches:",
       "    - name: worker-3\n      address: 127.168.1.43\n      role: worker\n  homelab:patches:",
@@ -107,13 +108,15 @@ describe("a change to a converged cluster", () => {
         "create homelab-worker-3",
         "create homelab-reboots-reboot-worker-3",
         ...applies(CONTROL_PLANES),
+        MEMBERSHIP,
       ].sort(),
     );
     before(changes, "create homelab-upgrade-os-worker-3", "create homelab-worker-3");
     before(changes, "create homelab-worker-3", "create homelab-reboots-reboot-worker-3");
+    before(changes, "create homelab-worker-3", MEMBERSHIP);
   });
 
-  it("a worker removed: its apply, its rollout step and its reboot command are deleted, nothing else", async () => {
+  it("a worker removed: the membership step decommissions it, then its apply, its rollout step and its reboot command are deleted", async () => {
     const worker1 = [
       "    - name: worker-1",
       "      address: 127.168.1.41",
@@ -124,17 +127,21 @@ describe("a change to a converged cluster", () => {
     ].join("\n");
     const removed = BASE.replace(worker1, "");
     expect(removed).not.toEqual(BASE);
-    expect([...(await previewOf(removed))].sort()).toEqual(
+    const changes = await previewOf(removed);
+    expect([...changes].sort()).toEqual(
       [
+        MEMBERSHIP,
         "delete homelab-worker-1",
         "delete homelab-upgrade-os-worker-1",
         "delete homelab-reboots-reboot-worker-1",
       ].sort(),
     );
+    before(changes, MEMBERSHIP, "delete homelab-worker-1");
   });
 
   it("the cluster renamed: every config applies again; the protected machine secrets stay", async () => {
     const changes = await previewOf(BASE.replace("homelab:clusterName: ha", "homelab:clusterName: ha2"));
-    expect([...changes].sort()).toEqual(applies(NODES).sort());
+    // The membership step's talosconfig names the cluster: an update that removes nothing.
+    expect([...changes].sort()).toEqual([...applies(NODES), MEMBERSHIP].sort());
   });
 });

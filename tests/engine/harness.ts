@@ -10,6 +10,7 @@
  * shipped ones with their addresses moved into 127.0.0.0/8 (`toLoopback`), and the runner script
  * (scripts/test-engine.sh) runs the whole tier inside a network namespace that has only loopback.
  */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import * as os from "node:os";
@@ -167,8 +168,14 @@ export class EngineProject {
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
       STANDIN_LOG: path.join(dir, "calls.jsonl"),
       STANDIN_STATE: path.join(dir, "standin-state"),
-      // The command plugin runs the upgrade scripts for real; their talosctl is the fake one.
-      PATH: `${path.join(ROOT, "tests", "fake-talosctl")}${path.delimiter}${process.env.PATH ?? ""}`,
+      // The command plugin runs the upgrade and lifecycle scripts for real; their talosctl and kubectl are fakes:
+      // the stand-ins' (tools/, over the nodes the talos stand-in configures), which hand what they do not know to
+      // tests/fake-talosctl.
+      PATH: [
+        path.join(home, "standins", "bin"),
+        path.join(ROOT, "tests", "fake-talosctl"),
+        process.env.PATH ?? "",
+      ].join(path.delimiter),
       FAKE_TALOS_STATE: path.join(dir, "talos-cluster"),
       TMPDIR: path.join(dir, "tmp"),
       ...opts.env,
@@ -201,9 +208,13 @@ export class EngineProject {
     return { steps: stepsOf(events), events, stdout: r.stdout };
   }
 
-  async up(opts: { target?: string[] } = {}): Promise<RunResult> {
+  async up(opts: { target?: string[]; replace?: string[] } = {}): Promise<RunResult> {
     const events: EngineEvent[] = [];
-    const r = await this.stack.up({ onEvent: (e) => events.push(e), target: opts.target });
+    const r = await this.stack.up({
+      onEvent: (e) => events.push(e),
+      target: opts.target,
+      replace: opts.replace,
+    });
     return { steps: stepsOf(events), events, stdout: r.stdout };
   }
 
@@ -226,6 +237,30 @@ export class EngineProject {
     };
     walk(stacks);
     return files.map((f) => fs.readFileSync(f, "utf8")).join("\n");
+  }
+
+  /** The environment the CLI, the plugins and the fake tools get (STANDIN_STATE, FAKE_TALOS_STATE, PATH, ...). */
+  get standinEnv(): NodeJS.ProcessEnv {
+    return { ...this.env };
+  }
+
+  /** Runs the Pulumi CLI itself in the project (e.g. `state unprotect`), as an operator would at a shell. */
+  cli(args: string[]): { status: number; stdout: string; stderr: string } {
+    const r = spawnSync(pulumiBinary(), [...args, "--stack", this.stackName, "--non-interactive"], {
+      cwd: path.join(this.dir, "project"),
+      encoding: "utf8",
+      env: { ...process.env, ...this.env },
+    });
+    return { status: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** Runs a fake tool the way a person at the console would (a change made by hand, outside Pulumi). */
+  tool(name: "talosctl" | "kubectl", args: string[]): { status: number; stdout: string; stderr: string } {
+    const r = spawnSync(path.join(this.dir, "pulumi-home", "standins", "bin", name), args, {
+      encoding: "utf8",
+      env: { ...process.env, ...this.env },
+    });
+    return { status: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
   }
 
   /** Every call the stand-in plugins recorded, in order (tests/engine/standins/core/journal.ts). */

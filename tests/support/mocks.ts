@@ -88,6 +88,11 @@ export interface PendingRequest extends RequestOptions {
 export interface StrictMockOptions {
   /** Return an error message to make an invoke fail (as the provider would, e.g. a health check timing out). */
   failInvoke?: (token: string, inputs: any) => string | undefined;
+  /**
+   * What a preview answers for outputs only the provider computes: "unknown" (default, a new stack) or "known"
+   * (a stack whose resources exist: the engine returns their last outputs), e.g. for checks that run at preview.
+   */
+  previewOutputs?: "unknown" | "known";
   /** Additional invoke tokens to answer, for functions a test deliberately brings in. */
   extraInvokes?: Record<string, (inputs: Record<string, any>) => Record<string, any>>;
 }
@@ -114,6 +119,7 @@ const ANSWERS = "tests/support/talos-answers.ts";
 export function createStrictMocks(options: StrictMockOptions = {}): StrictMocks {
   const contract = TALOS_CONTRACT;
   let pending: PendingRequest | undefined;
+  const previewUnknown = (): boolean => pulumi.runtime.isDryRun() && options.previewOutputs !== "known";
 
   const takePending = (
     kind: PendingRequest["kind"],
@@ -174,7 +180,7 @@ export function createStrictMocks(options: StrictMockOptions = {}): StrictMocks 
     for (const [k, v] of Object.entries(state)) {
       if (v === undefined) continue;
       if (!entry.outputs[k]) throw new Error(`mocks bug: ${token} has no output "${k}"`);
-      if (pulumi.runtime.isDryRun() && computed.includes(k)) {
+      if (previewUnknown() && computed.includes(k)) {
         out[k] = UNKNOWN;
       } else if (shapeHasSecret(entry.outputs[k]) || secret.includes(k)) {
         out[k] = pulumi.secret(v);
@@ -231,7 +237,7 @@ export function createStrictMocks(options: StrictMockOptions = {}): StrictMocks 
       const finish = (id: string, state: Record<string, any>): pulumi.runtime.MockResourceResult => {
         record.id = id;
         record.outputs = unwrapSecrets(state).value;
-        return { id: pulumi.runtime.isDryRun() && !read ? "" : id, state };
+        return { id: previewUnknown() && !read ? "" : id, state };
       };
 
       if (!custom) {
@@ -262,11 +268,12 @@ export function createStrictMocks(options: StrictMockOptions = {}): StrictMocks 
           `${what}: unknown Talos resource token "${type}" (not in the provider v${contract.package.version} contract)`,
         );
       }
-      if (KUBERNETES_TOKEN.test(type)) return finish(`${name}-id`, kubernetesState(type, name, inputs));
+      if (KUBERNETES_TOKEN.test(type))
+        return finish(`${name}-id`, kubernetesState(type, name, inputs, previewUnknown()));
       if (type === COMMAND_TOKEN) {
         const unknownInputs = unknownCommandInputs(inputs);
         if (unknownInputs.length > 0) fail(`${what}: unknown input(s) ${unknownInputs.join(", ")}`);
-        return finish(`${name}-id`, commandState(inputs));
+        return finish(`${name}-id`, commandState(inputs, previewUnknown()));
       }
       if (PROVIDER_TOKEN.test(type)) return finish(`${name}-id`, { ...inputs });
       return fail(

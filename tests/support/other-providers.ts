@@ -39,12 +39,13 @@ export function kubernetesState(
   type: string,
   name: string,
   inputs: Record<string, any>,
+  previewUnknown: boolean = pulumi.runtime.isDryRun(),
 ): Record<string, any> {
   const state: Record<string, any> = { ...inputs };
   if (type === "kubernetes:helm.sh/v3:Release") {
     const releaseName = inputs.name ?? autoName(name);
     state.name = releaseName;
-    state.status = pulumi.runtime.isDryRun()
+    state.status = previewUnknown
       ? UNKNOWN
       : {
           name: releaseName,
@@ -69,7 +70,10 @@ export function unknownCommandInputs(inputs: Record<string, any>): string[] {
 }
 
 /** A command's state: its inputs, and output streams that a preview does not know yet (nothing ran). */
-export function commandState(inputs: Record<string, any>): Record<string, any> {
-  const ran = pulumi.runtime.isDryRun() ? UNKNOWN : "";
+export function commandState(
+  inputs: Record<string, any>,
+  previewUnknown: boolean = pulumi.runtime.isDryRun(),
+): Record<string, any> {
+  const ran = previewUnknown ? UNKNOWN : "";
   return { ...inputs, stdout: ran, stderr: ran };
 }

@@ -66,6 +66,7 @@ export interface RequestOptions {
   ignoreChanges?: string[];
   retainOnDelete?: boolean;
   replaceOnChanges?: string[];
+  deletedWith?: string;
 }
 
 /** The parts of the RegisterResource/ReadResource/Invoke protobuf requests that carry options. */
@@ -82,6 +83,7 @@ export interface WireRequest {
   getIgnorechangesList?(): string[];
   getRetainondelete?(): boolean | undefined;
   getReplaceonchangesList?(): string[];
+  getDeletedwith?(): string;
 }
 
 /** The options a request carries, unset ones (empty, false) left out. */
@@ -99,6 +101,7 @@ export function requestOptions(req: WireRequest): RequestOptions {
     ignoreChanges: list(req.getIgnorechangesList?.()),
     retainOnDelete: flag(req.getRetainondelete?.()),
     replaceOnChanges: list(req.getReplaceonchangesList?.()),
+    deletedWith: text(req.getDeletedwith?.()),
   };
   for (const k of Object.keys(out) as (keyof RequestOptions)[]) if (out[k] === undefined) delete out[k];
   return out;

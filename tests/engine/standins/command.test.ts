@@ -83,4 +83,23 @@ describe("command stand-in", () => {
     });
     expect(fs.readFileSync(gone, "utf8")).toBe("created\n");
   });
+
+  it("runs the local.run function at every call, previews included, with stdin, and fails on a non-zero exit", async () => {
+    const d = cmd();
+    const args = {
+      command: 'read -r line; printf "%s/%s" "$NODE" "$line"',
+      interpreter: ["/bin/bash", "-c"],
+      environment: { NODE: secret("10.0.0.1") },
+      stdin: secret("from-stdin\n"),
+    };
+    for (const preview of [true, false]) {
+      const r = await d.invoke({ token: "command:local:run", preview, args });
+      expect(r.outputs.stdout).toBe("10.0.0.1/from-stdin");
+      expect(r.outputs.command).toBe(args.command);
+    }
+    await expect(
+      d.invoke({ token: "command:local:run", preview: false, args: { command: "exit 3" } }),
+    ).rejects.toThrow(/exit status 3/);
+    expect(fs.readFileSync(w.env.STANDIN_LOG!, "utf8")).not.toContain("from-stdin");
+  });
 });

@@ -16,6 +16,9 @@
  * - infer's default dependency wiring makes every output depend on every input, so stdout and stderr are
  *   secret when any input is; inputs echoed in the state keep their own secrecy;
  * - the id is the resource name plus 8 random hex digits (`resource.NewUniqueHex(name, 8, 0)`).
+ * - the `command:local:run` function (`local.run`, `local/run.go`) runs `command` the same way, at every preview
+ *   and deployment (its SDK doc: "always be run on any preview or deployment"), and answers with its inputs plus
+ *   stdout and stderr; a non-zero exit fails the invoke.
  * Not imitated: streaming the output into the engine's log (`logging`), `assetPaths`/`archivePaths`.
  */
 import { spawn } from "node:child_process";
@@ -33,6 +36,7 @@ import {
 } from "./core/wire";
 
 export const COMMAND_TOKEN = "command:local:Command";
+export const RUN_TOKEN = "command:local:run";
 
 const INPUTS = [
   "addPreviousOutputInEnv",
@@ -193,6 +197,22 @@ export function createCommandProvider(env: NodeJS.ProcessEnv = process.env): Sta
       known(type);
       const del = text(olds, "delete");
       if (del !== undefined) await runCommand(del, runSpec(olds), previousOutput(olds), env);
+    },
+    invoke: async ({ token, args }) => {
+      if (token !== RUN_TOKEN)
+        throw new Error(`unknown function ${token}: the stand-in implements ${RUN_TOKEN}`);
+      const command = text(args, "command");
+      if (command === undefined) {
+        return {
+          outputs: {},
+          failures: [{ property: "command", reason: "missing required property 'command'" }],
+        };
+      }
+      const out = await runCommand(command, runSpec(args), undefined, env);
+      const inputs = Object.fromEntries(
+        Object.entries(reveal(args) as WireMap).filter(([k]) => k === "command" || INPUTS.includes(k)),
+      );
+      return { outputs: { ...inputs, stdout: out.stdout, stderr: out.stderr } };
     },
     injectedFailure: (_type, news) => {
       const cmd = text(news, "update") ?? text(news, "create") ?? "";

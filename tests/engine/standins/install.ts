@@ -88,11 +88,36 @@ export function shimScript(name: string, version: string, buildDir: string): str
   ].join("\n");
 }
 
+/** tests/fake-talosctl/talosctl: the fake `talosctl` of the upgrade scripts, to which tools/talosctl.ts hands what
+ * it does not know itself. */
+export const UPGRADE_FAKE_TALOSCTL = path.resolve(__dirname, "..", "..", "fake-talosctl", "talosctl");
+
+/**
+ * Writes `talosctl` and `kubectl` into `<buildDir>/bin` (already built by `buildStandins`): the fakes of
+ * tools/, over the simulated nodes of the talos stand-in. Put that directory first on the PATH of whatever runs
+ * the node lifecycle scripts (the command plugin, or a test). Returns the directory.
+ */
+export function installTools(buildDir: string): string {
+  const bin = path.join(buildDir, "bin");
+  fs.mkdirSync(bin, { recursive: true });
+  for (const tool of ["talosctl", "kubectl"]) {
+    const script = [
+      "#!/bin/sh",
+      `# Fake ${tool}: tests/engine/standins/tools/${tool}.ts (see its header).`,
+      `FAKE_TALOSCTL_DELEGATE=\${FAKE_TALOSCTL_DELEGATE:-${quote(UPGRADE_FAKE_TALOSCTL)}} NODE_PATH=${quote(PROJECT_NODE_MODULES)} exec ${quote(process.execPath)} ${quote(path.join(buildDir, "tools", `${tool}.js`))} "$@"`,
+      "",
+    ].join("\n");
+    fs.writeFileSync(path.join(bin, tool), script, { mode: 0o755 });
+  }
+  return bin;
+}
+
 /** Builds the stand-ins and installs them as plugins into `pulumiHome`. */
 export async function installStandins(opts: InstallOptions): Promise<InstalledStandins> {
   const buildDir = opts.buildDir ?? path.join(opts.pulumiHome, "standins");
   fs.mkdirSync(opts.pulumiHome, { recursive: true });
   buildStandins(buildDir);
+  installTools(buildDir);
   const shimDir = path.join(buildDir, "shims");
   fs.mkdirSync(shimDir, { recursive: true });
   const shims: Record<string, string> = {};

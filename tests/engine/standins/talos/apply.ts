@@ -7,7 +7,8 @@ import * as crypto from "node:crypto";
 import YAML from "yaml";
 import { isObject, sha256Hex, type Wire, type WireMap } from "../core/wire";
 import { factsOf } from "./machine-config";
-import { readNode, resetNode, unreachable, writeNode } from "./nodes";
+import { joinCluster, leaveEtcd } from "./cluster";
+import { readNode, resetNode, runningNode, unreachable, writeNode, writeNodeConfig } from "./nodes";
 import { fakePem, newClientConfiguration, newMachineSecrets } from "./pki";
 import { TOKENS } from "./plan";
 
@@ -24,22 +25,37 @@ function createSecrets(p: WireMap): WireMap {
   };
 }
 
-/** talos_machine_configuration_apply Create/Update: ApplyConfiguration on the node; id
- * "machine_configuration_apply". A node never configured is in maintenance mode and accepts it too. */
-function applyConfiguration(p: WireMap, env: NodeJS.ProcessEnv): WireMap {
-  const node = str(p.node);
-  const config = str(p.machineConfiguration);
+/**
+ * ApplyConfiguration on a node, whoever calls it: the node keeps the configuration and joins the cluster
+ * (cluster.ts). A node never configured is in maintenance mode and accepts it too; a node that was shut down
+ * answers nothing.
+ */
+export function configureNode(node: string, config: string, env: NodeJS.ProcessEnv): void {
   const before = readNode(node, env);
+  if (before?.halted) throw new Error(unreachable(node));
+  const facts = factsOf(config);
+  writeNodeConfig(node, config, env);
+  joinCluster(node, facts, env);
   writeNode(
     {
       address: node,
-      facts: factsOf(config),
+      facts,
       configHash: sha256Hex(config),
       applies: (before?.applies ?? 0) + 1,
       bootstrapped: before?.bootstrapped ?? false,
     },
     env,
   );
+}
+
+/** talos_machine_configuration_apply Create/Update: ApplyConfiguration on the node; id
+ * "machine_configuration_apply". */
+function applyConfiguration(p: WireMap, env: NodeJS.ProcessEnv): WireMap {
+  try {
+    configureNode(str(p.node), str(p.machineConfiguration), env);
+  } catch (e) {
+    throw new Error(`Error applying configuration: ${e instanceof Error ? e.message : String(e)}`);
+  }
   return { ...p, id: "machine_configuration_apply" };
 }
 
@@ -169,13 +185,24 @@ export function applyResource(
   }
 }
 
-/** Delete: a no-op for every talos resource except a configuration apply with `onDestroy.reset`, which resets the
- * node (talos_machine_configuration_apply Delete → Reset with STATE and EPHEMERAL wiped). */
+/** Delete: a no-op for every talos resource except a configuration apply with `onDestroy.reset` in its state,
+ * which resets the node (talos_machine_configuration_apply Delete → Reset with STATE and EPHEMERAL wiped). A
+ * graceful reset of a control plane first leaves etcd (machined's Reset sequence runs LeaveEtcd when graceful:
+ * `v1alpha1_sequencer.go` Reset), which etcd refuses for the last member (cluster.ts leaveEtcd); the Node object
+ * stays. */
 export function deleteResource(token: string, state: WireMap, env: NodeJS.ProcessEnv): void {
   if (token !== TOKENS.configurationApply) return;
   const onDestroy = state.onDestroy;
   if (!isObject(onDestroy) || onDestroy.reset !== true) return;
   const node = str(state.node);
-  if (!readNode(node, env)) throw new Error(`Error resetting machine: ${unreachable(node)}`);
+  const rec = runningNode(node, env);
+  if (!rec) throw new Error(`Error resetting machine: ${unreachable(node)}`);
+  if (onDestroy.graceful !== false && rec.facts.machineType === "controlplane") {
+    try {
+      leaveEtcd(node, env);
+    } catch (e) {
+      throw new Error(`Error resetting machine: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
   resetNode(node, env);
 }

@@ -16,7 +16,8 @@ import {
   serialize,
   validTalosVersion,
 } from "./machine-config";
-import { readNode } from "./nodes";
+import { readCluster } from "./cluster";
+import { readNode, runningNode } from "./nodes";
 import type { MachineSecrets } from "./pki";
 import YAML from "yaml";
 
@@ -115,8 +116,10 @@ const IP = /^(\d{1,3}\.){3}\d{1,3}$|^[0-9a-fA-F:]+$/;
 
 /**
  * talos_cluster_health Read: waits (up to timeouts.read) for Talos's boot checks, plus the Kubernetes checks unless
- * skipped. The simulated cluster passes when every listed node has a configuration and one control plane was
- * bootstrapped; otherwise this fails at once with the error the real data source ends with after its timeout.
+ * skipped. The simulated cluster passes when every listed node runs a configuration, one control plane was
+ * bootstrapped, every etcd member is a listed control plane and, with the Kubernetes checks, the Node objects are
+ * exactly the listed nodes; otherwise this fails at once with the error the real data source ends with after its
+ * timeout (`pkg/cluster/check/etcd.go` EtcdControlPlaneNodesAssertion, `pkg/cluster/cluster.go` NodesMatch).
  */
 function health(a: WireMap, env: NodeJS.ProcessEnv): { outputs: WireMap; failures?: CheckFailure[] } {
   const failures = required(a, ["clientConfiguration", "controlPlaneNodes", "endpoints"]);
@@ -133,7 +136,7 @@ function health(a: WireMap, env: NodeJS.ProcessEnv): { outputs: WireMap; failure
   if (env.STANDIN_STATE) {
     const cps = strings(a.controlPlaneNodes);
     const all = [...cps, ...strings(a.workerNodes)];
-    const missing = all.find((n) => !readNode(n, env));
+    const missing = all.find((n) => !runningNode(n, env));
     if (missing)
       throw new Error(
         `cluster health check failed: waiting for apid to be ready: ${missing}: connection refused`,
@@ -143,8 +146,34 @@ function health(a: WireMap, env: NodeJS.ProcessEnv): { outputs: WireMap; failure
         "cluster health check failed: waiting for etcd to be healthy: etcd is not bootstrapped",
       );
     }
+    const cluster = readCluster(env);
+    const members = Object.keys(cluster.etcdMembers).sort();
+    if (members.some((m) => !cps.includes(m))) {
+      throw new Error(
+        `cluster health check failed: waiting for etcd members to be control plane nodes: etcd member ips ${goList(members)} are not subset of control plane node ips ${goList(cps)}`,
+      );
+    }
+    if (a.skipKubernetesChecks !== true) {
+      const problem = nodesMatch(all, Object.values(cluster.k8sNodes));
+      if (problem)
+        throw new Error(`cluster health check failed: waiting for all k8s nodes to report: ${problem}`);
+    }
   }
   return { outputs: { ...a, id: "cluster_health" } };
+}
+
+/** Go's `%q` of a string slice: `["a" "b"]`. */
+const goList = (xs: readonly string[]): string => `[${xs.map((x) => JSON.stringify(x)).join(" ")}]`;
+
+/** `cluster.NodesMatch`: every expected node matches one Node object by IP, and no Node object is left over. */
+function nodesMatch(expected: readonly string[], actual: readonly string[]): string | undefined {
+  const left = [...actual];
+  for (const ip of expected) {
+    const i = left.indexOf(ip);
+    if (i < 0) return `can't find expected node with IPs ${goList([ip])}`;
+    left.splice(i, 1);
+  }
+  return left.length > 0 ? `unexpected nodes with IPs ${goList(left.sort())}` : undefined;
 }
 
 /** Invokes a talos function with revealed arguments. */

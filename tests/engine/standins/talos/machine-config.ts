@@ -212,6 +212,8 @@ export interface AppliedFacts {
   installImage: string;
   /** Base64 PEM of the Kubernetes CA certificate (public). */
   kubernetesCA: string;
+  /** The static hostname of a `HostnameConfig` with `auto: off`; empty when Talos picks one (`auto: stable`). */
+  hostname: string;
 }
 
 export function factsOf(config: string): AppliedFacts {
@@ -219,6 +221,7 @@ export function factsOf(config: string): AppliedFacts {
   const machine = (v1.machine ?? {}) as Doc;
   const cluster = (v1.cluster ?? {}) as Doc;
   const kubelet = String(((machine.kubelet ?? {}) as Doc).image ?? "");
+  const hostnameDoc = parseDocuments(config).find((d) => d.kind === "HostnameConfig") ?? {};
   return {
     machineType: String(machine.type ?? ""),
     clusterName: String(cluster.clusterName ?? ""),
@@ -226,5 +229,6 @@ export function factsOf(config: string): AppliedFacts {
     kubernetesVersion: kubelet.includes(":v") ? kubelet.slice(kubelet.lastIndexOf(":v") + 2) : "",
     installImage: String(((machine.install ?? {}) as Doc).image ?? ""),
     kubernetesCA: String(((cluster.ca ?? {}) as Doc).crt ?? ""),
+    hostname: typeof hostnameDoc.hostname === "string" ? hostnameDoc.hostname : "",
   };
 }
