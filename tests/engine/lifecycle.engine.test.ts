@@ -55,22 +55,30 @@ describe("removing a node: one edit, one up, and the up ends healthy", () => {
     const up = await p.up(); // the final getHealth would fail on "unexpected nodes" had the Node stayed
     const [first, ...deletes] = changed(up.steps);
     expect(first).toBe("update homelab-lifecycle-membership");
-    expect(deletes.sort()).toEqual(["delete homelab-upgrade-os-worker-1", "delete homelab-worker-1"]);
+    expect(deletes.sort()).toEqual([
+      "delete homelab-reboots-reboot-worker-1",
+      "delete homelab-upgrade-os-worker-1",
+      "delete homelab-worker-1",
+    ]);
     expect(world(p).node("127.168.1.11")?.halted).toBe(true);
     expect(Object.keys(world(p).cluster().k8sNodes)).toEqual(["control-plane-1"]);
     expect(changed((await p.up()).steps)).toEqual([]);
   });
 
-  it("a control plane leaves etcd, is shut down, and its Node deleted; the others carry on", async () => {
+  it("control planes leave etcd one at a time, are shut down, and their Nodes deleted; the last carries on", async () => {
+    // 3 -> 1 in one change: the program refuses 2 control planes (etcd quorum), so both go together.
     const ha = shippedStackFile("example-ha");
     const p = await provisioned("ha", ha);
-    const cp3 = "    - name: cp-3\n      address: 127.168.1.33\n      role: controlplane\n";
-    expect(ha).toContain(cp3);
-    p.setStackFile(ha.replace(cp3, ""));
+    const cp = (n: number) =>
+      `    - name: cp-${n}\n      address: 127.168.1.3${n}\n      role: controlplane\n`;
+    expect(ha).toContain(cp(2) + cp(3));
+    p.setStackFile(ha.replace(cp(2) + cp(3), ""));
     await p.up();
-    expect(Object.keys(world(p).cluster().etcdMembers).sort()).toEqual(["127.168.1.31", "127.168.1.32"]);
-    expect(world(p).cluster().k8sNodes["cp-3"]).toBeUndefined();
-    expect(world(p).node("127.168.1.33")?.halted).toBe(true);
+    expect(Object.keys(world(p).cluster().etcdMembers).sort()).toEqual(["127.168.1.31"]);
+    for (const n of [2, 3]) {
+      expect(world(p).cluster().k8sNodes[`cp-${n}`]).toBeUndefined();
+      expect(world(p).node(`127.168.1.3${n}`)?.halted).toBe(true);
+    }
     expect(changed((await p.up()).steps)).toEqual([]);
   });
 

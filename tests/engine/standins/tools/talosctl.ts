@@ -86,11 +86,8 @@ function connect(p: ParsedArgs): Target {
   const insecure = boolFlag(p, "--insecure", false) || boolFlag(p, "-i", false);
   const state = stateOf(node);
   if (insecure) {
-    const endpoint = flag(p, "-e", "--endpoints");
-    if (endpoint !== node)
-      throw new CliError(
-        `fake: --insecure needs -e ${node} (the maintenance API is served by the node itself)`,
-      );
+    // The maintenance client dials the nodes themselves, whatever -e says (talosctl
+    // cmd/talosctl/pkg/talos/global/client.go WithClientMaintenance: client.WithEndpoints(c.Nodes...)).
     if (state === "running")
       throw new CliError(
         "rpc error: code = Unavailable desc = connection closed before server preface received",
@@ -251,12 +248,29 @@ function shutdown(p: ParsedArgs): void {
   process.stderr.write(`watching nodes: [${node}]\n    * ${node}: post check passed\n`);
 }
 
-function delegate(argv: string[]): never {
+/**
+ * One machine, two fakes: before tests/fake-talosctl answers for a node, its mode there follows this stand-in's
+ * record (configured while the talos stand-in holds its config, down once shut down), so both answer alike.
+ */
+function syncDelegateState(p: ParsedArgs): void {
+  const node = flag(p, "-n", "--nodes");
+  const iso = process.env.FAKE_TALOS_STATE;
+  if (!node || node.includes(",") || !iso) return;
+  const state = stateOf(node);
+  const dir = path.join(iso, "nodes", node);
+  if (state === "running" || state === "off") {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "mode"), state === "running" ? "configured\n" : "down\n");
+  }
+}
+
+function delegate(argv: string[], p: ParsedArgs): never {
   const to = process.env.FAKE_TALOSCTL_DELEGATE;
   if (!to)
     throw new CliError(
       `fake talosctl: '${argv.join(" ")}' is not implemented here and FAKE_TALOSCTL_DELEGATE is not set`,
     );
+  syncDelegateState(p);
   const r = spawnSync(to, argv, { stdio: "inherit" });
   process.exit(r.status ?? 1);
 }
@@ -279,7 +293,7 @@ function main(argv: string[]): void {
     case "shutdown":
       return shutdown(p);
   }
-  delegate(argv);
+  delegate(argv, p);
 }
 
 runCli(() => main(process.argv.slice(2)));
