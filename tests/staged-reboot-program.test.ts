@@ -46,3 +46,20 @@ describe("a 3+2 cluster", async () => {
     }
   });
 });
+
+describe("a Talos 1.12 cluster", async () => {
+  const run = await runProgram(
+    encodeConfig({
+      "homelab:nodes": stackNodes(1, 1),
+      "homelab:talosVersion": "v1.12.11",
+      "homelab:kubernetesVersion": "1.35.0",
+    }),
+  );
+
+  it("applies in auto mode: 1.12's maintenance mode would refuse the staged first apply", () => {
+    expect(run.error).toBeUndefined();
+    const applies = run.byType(APPLY);
+    expect(applies).toHaveLength(2);
+    for (const a of applies) expect(a.inputs.applyMode).toBe("auto");
+  });
+});

@@ -18,6 +18,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { parseSemver } from "../config/versions";
 import type { ClusterSpec, NodeSpec } from "../config/spec";
 import { commandScript } from "./index";
 import { planRollout } from "./plan";
@@ -41,8 +42,8 @@ export interface StagedApply extends pulumi.Resource {
  * reboot, and refuses the staged apply that follows (see lib.sh maintenance_iso_problem).
  */
 export function stagedApplies(talosVersion: string): boolean {
-  const m = /^v?(\d+)\.(\d+)\./.exec(talosVersion);
-  return m !== null && (Number(m[1]) > 1 || Number(m[2]) >= 13);
+  const v = parseSemver(talosVersion);
+  return v !== undefined && (v.major > 1 || v.minor >= 13);
 }
 
 export function rebootTrigger(resolvedApplyMode: string, configHash: string): string {
