@@ -20,6 +20,8 @@ const ROOT = path.resolve(__dirname, "..");
 const FIXTURE = path.join(ROOT, "tests", "fixtures", "loader-program");
 const TIMEOUT = 120_000;
 const STACK_TYPE = "pulumi:pulumi:Stack";
+/** The loader's own switch (cmd/run): compile without type-checking, for runs whose point is elsewhere. */
+const TRANSPILE_ONLY = { PULUMI_NODEJS_TRANSPILE_ONLY: "true" };
 
 const tempDirs: string[] = [];
 afterAll(() => {
@@ -51,6 +53,8 @@ describe("the loader harness (fixture program)", () => {
         secretKeys: ["token"],
         dryRun: false,
         mocks: fixtureMocks(),
+        // Type-checking has its own tests below (a type error, the real program); this one is about the harness.
+        env: TRANSPILE_ONLY,
       });
       expect(result.exitCode, describeRun(result)).toBe(0);
       expect(result.shutdownSignalled).toBe(true);
@@ -97,6 +101,7 @@ describe("the loader harness (fixture program)", () => {
         secretKeys: ["token"],
         dryRun: true,
         mocks: fixtureMocks(),
+        env: TRANSPILE_ONLY,
       });
       expect(result.exitCode, describeRun(result)).toBe(0);
       const command = result.resources.find((r) => r.type === "command:local:Command");
@@ -183,7 +188,7 @@ describe("the real program (project homelab, stack home)", () => {
         config: stackConfig(),
         dryRun: true,
         // The run above type-checks the whole program; this one only needs the loader's preview path.
-        env: { PULUMI_NODEJS_TRANSPILE_ONLY: "true" },
+        env: TRANSPILE_ONLY,
       });
       expect(result.exitCode, describeRun(result)).toBe(0);
       const secrets = result.resources.filter((r) => r.type === "talos:machine/secrets:Secrets");
@@ -217,7 +222,7 @@ describe("the real program (project homelab, stack home)", () => {
         stack: "home",
         config,
         dryRun: true,
-        env: { PULUMI_NODEJS_TRANSPILE_ONLY: "true" },
+        env: TRANSPILE_ONLY,
       });
       expect(result.exitCode, describeRun(result)).not.toBe(0);
       expect(result.timedOut).toBe(false);
