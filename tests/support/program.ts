@@ -5,7 +5,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { vi } from "vitest";
 import { installMocks, type InstallMocksOptions, type RecordedResource, type StrictMocks } from "./mocks";
-import { promiseOf } from "./outputs";
+import { promiseOf, settle } from "./outputs";
 import { encodeStackConfig, loadStackConfig } from "./run-program";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
@@ -61,8 +61,27 @@ export async function runProgram(
   for (const [k, v] of Object.entries(exports)) {
     outputs[k] = pulumi.Output.isInstance(v) ? await promiseOf(v as pulumi.Output<unknown>) : v;
   }
-  // Let registrations still in flight (resources nobody exported) reach the mocks.
-  await new Promise((r) => setTimeout(r, 50));
+  // Registrations still in flight (resources nobody exported) reach the mocks before the run counts as done.
+  // A fixed delay would lose some under load; these waits count work, not time.
+  if (beforeLoad) await noMoreProgress(mocks);
+  else await settle();
   const resources = mocks.resources;
   return { mocks, outputs, exports, error, resources, byType: (t) => resources.filter((r) => r.type === t) };
+}
+
+/**
+ * For a run that holds a step back, whose RPC queue therefore never drains: resolves once the program can make
+ * no more progress. Under the mocks every registration and invoke is promise-driven (no timers, no I/O in the
+ * SDK's path with mocks), so whatever can still happen happens within the next macrotask turn; this waits
+ * until the mocks' record has not grown for several turns. Turns, not milliseconds: a loaded machine runs
+ * them more slowly, never fewer of them.
+ */
+async function noMoreProgress(mocks: StrictMocks): Promise<void> {
+  const seen = () => mocks.resources.length + mocks.invokes.length;
+  for (let last = -1, quiet = 0; quiet < 10;) {
+    await new Promise((resolve) => setImmediate(resolve));
+    const now = seen();
+    quiet = now === last ? quiet + 1 : 0;
+    last = now;
+  }
 }
