@@ -10,6 +10,7 @@ import type { PatchValidator } from "./patch-input";
 import { minorOf } from "./versions";
 import { validateTalosDocument, supportedTalosMinors } from "../machine/talos-schema";
 import { machineConfigProblems } from "../machine/checks";
+import { runtimeSecretCheck, secretSettingsOf } from "./secret-settings";
 
 /** Checks a stack-file patch against the Talos schema of the target minor. */
 export const validatePatchAgainstTalosSchema: PatchValidator = (doc, where, talosVersion) => {
@@ -38,11 +39,16 @@ export function checkStack(raw: Record<string, unknown>): ParseResult {
   };
 }
 
-/** Loads and validates the stack config, or throws a `RunError` listing every problem. */
+/**
+ * Loads and validates the stack config, or throws a `RunError` listing every problem. The spec names the
+ * settings Pulumi holds secret (`pulumi config set --secret`), so what derives from them goes out as secrets.
+ */
 export function loadClusterSpec(): ClusterSpec {
-  const result = checkStack(decodeStackConfig(pulumi.runtime.allConfig()));
+  const all = pulumi.runtime.allConfig();
+  const secretSettings = secretSettingsOf(all, runtimeSecretCheck());
+  const result = checkStack(decodeStackConfig(all));
   const header = `Invalid stack configuration (Pulumi.${pulumi.getStack()}.yaml, keys under "homelab:"); nothing was changed:`;
   if (!result.spec) throw new pulumi.RunError(`${header}\n${result.report}`);
   for (const warning of result.warnings) void pulumi.log.warn(warning);
-  return result.spec;
+  return { ...result.spec, secretSettings };
 }

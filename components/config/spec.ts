@@ -159,6 +159,12 @@ export interface ClusterSpec {
   readonly resetOnDestroy: boolean;
   readonly upgrade: UpgradeSpec;
   readonly timeouts: TimeoutsSpec;
+  /**
+   * Top-level settings (`nodes`, `patches`, ...) that Pulumi holds secret because a value in them was set with
+   * `pulumi config set --secret`; every patch built from one reaches the provider as a secret
+   * (components/config/secret-settings.ts). Absent: none.
+   */
+  readonly secretSettings?: readonly string[];
   /** Non-fatal findings (e.g. an even number of control planes), for `pulumi.log.warn`. */
   readonly warnings: readonly string[];
 }
