@@ -36,6 +36,12 @@ function patchesOf(run: ProgramRun, node: string): { text: string; secret: boole
   }));
 }
 
+/** Whether a node's apply asks for its `configPatches` output as a secret (the provider returns it in plain). */
+function outputSecret(run: ProgramRun, node: string): boolean {
+  const apply = run.byType(APPLY).find((r) => r.name === `homelab-${node}`);
+  return apply?.options?.additionalSecretOutputs?.includes("configPatches") ?? false;
+}
+
 /** Whether the patch holding `marker` was a secret (throws if no patch holds it). */
 function secretHolding(run: ProgramRun, node: string, marker: string): boolean {
   const hits = patchesOf(run, node).filter((p) => p.text.includes(marker));
@@ -59,6 +65,7 @@ describe("patches from settings held secret", () => {
     expect(secretHolding(r, "cp-1", ALL_VALUE)).toBe(false);
     expect(secretHolding(r, "worker-1", ALL_VALUE)).toBe(false);
     expect(secretHolding(r, "worker-1", ROLE_LABEL)).toBe(false);
+    expect(outputSecret(r, "cp-1")).toBe(true);
   });
 
   it("a stack-wide patch (homelab:patches secret) is a secret on every node; the nodes' own stay plain", async () => {
@@ -80,6 +87,7 @@ describe("patches from settings held secret", () => {
     const r = await run([]);
     for (const node of ["cp-1", "worker-1"]) {
       expect(patchesOf(r, node).filter((p) => p.secret)).toEqual([]);
+      expect(outputSecret(r, node)).toBe(false);
     }
     expect(YAML.parse(patchesOf(r, "cp-1").find((p) => p.text.includes("https_proxy"))!.text)).toEqual({
       machine: { env: { https_proxy: NODE_SECRET } },

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterNetwork } from "../cni";
 import type { ClusterSpec, NodeSpec } from "../config/spec";
-import { MachineConfigs, nodeConfigPatches } from "../machine/configs";
+import { MachineConfigs, nodeConfigPatches, nodePatchesHoldSecrets } from "../machine/configs";
 import { installerImage, schematicYaml } from "../machine/image";
 import * as talos from "@pulumiverse/talos";
 import { ClusterUpgrade } from "../upgrade";
@@ -306,7 +306,13 @@ export class TalosCluster extends pulumi.ComponentResource {
         onDestroy: { reset: false, graceful: true, reboot: false },
         timeouts: { create: spec.timeouts.apply, update: spec.timeouts.apply },
       },
-      { parent: this, dependsOn: this.upgrade.complete },
+      {
+        parent: this,
+        dependsOn: this.upgrade.complete,
+        // The inputs keep each secret patch where it is (the preview diff shows the others); the output copy
+        // must not come back in plain text.
+        ...(nodePatchesHoldSecrets(spec, node) ? { additionalSecretOutputs: ["configPatches"] } : {}),
+      },
     );
   }
 }

@@ -17,6 +17,16 @@ export function nodeConfigPatches(spec: ClusterSpec, node: NodeSpec): pulumi.Inp
 }
 
 /**
+ * Whether any of a node apply's patches derives from a setting held secret. The provider hands `configPatches`
+ * back as an output, and the engine keeps a provider's own account of which outputs are secret (pulumi/pulumi
+ * pkg/resource/plugin/provider_plugin.go: `annotateSecrets` only for providers that do not accept secrets), so the
+ * apply asks for that output as a secret itself.
+ */
+export function nodePatchesHoldSecrets(spec: ClusterSpec, node: NodeSpec): boolean {
+  return nodePatchLayers(spec, node).some((l) => derivesFromSecret(l.settings, spec.secretSettings));
+}
+
+/**
  * A role config invoke's `configPatches`. Invoke arguments are kept nowhere, but the SDK makes the result secret
  * when an argument is (it already is: the rendered config holds the machine secrets); marking them keeps
  * the rule the same everywhere.
