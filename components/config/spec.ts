@@ -102,8 +102,14 @@ export interface CniSpec {
 export interface UpgradeSpec {
   /** Workers upgraded at once, after all control planes. Default 1. */
   readonly workerBatchSize: number;
-  /** Directory on the operator's machine where the pre-upgrade etcd snapshot is kept. Default `./etcd-snapshots`. */
-  readonly snapshotDir: string;
+  /**
+   * Folder on the machine running `pulumi up` where the pre-upgrade etcd snapshots are kept (a relative path is
+   * relative to where pulumi runs). Absent: `${XDG_STATE_HOME:-~/.local/state}/homelab/etcd-snapshots/<project>/<stack>`,
+   * outside the checkout (docs/upgrades.md).
+   */
+  readonly snapshotDir?: string;
+  /** How many of this cluster's snapshots the folder keeps (the newest). Default 5. */
+  readonly keepSnapshots: number;
   /** `talosctl upgrade --timeout` per node. Default `30m`. */
   readonly nodeTimeout: string;
 }
