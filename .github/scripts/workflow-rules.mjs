@@ -42,14 +42,17 @@ const drivesCluster = (step) =>
 export function scriptProblems(where, script) {
   const problems = [];
   // A value set with `pulumi config set --secret` is shown decrypted by `config get` and `--show-secrets`; a
-  // CI log (and a preview comment) is readable by everyone with access to the repository.
-  if (/--show-secrets\b/.test(script)) {
-    problems.push(`${where}: never print secrets in CI (--show-secrets)`);
-  }
-  if (/\bpulumi\s+config\s+get\b/.test(script)) {
-    problems.push(
-      `${where}: \`pulumi config get\` prints a secret setting decrypted into the log; read the stack file, or use \`pulumi config\` (masks secrets)`,
-    );
+  // CI log (and a preview comment) is readable by everyone with access to the repository. Such a command may
+  // only hand its output to a variable (`$(...)`) or a file (`> "$dir/kubeconfig"`), never to the log.
+  for (const line of script.split("\n")) {
+    if (/^\s*#/.test(line)) continue;
+    const reveals = /--show-secrets\b/.test(line) || /\bpulumi\s+config\s+get\b/.test(line);
+    const captured = /\$\(\s*pulumi\b/.test(line) || />\s*(?!&)\S/.test(line.replace(/\d?>&\d/g, ""));
+    if (reveals && !captured) {
+      problems.push(
+        `${where}: \`${line.trim()}\` prints a secret decrypted into the CI log (--show-secrets / pulumi config get): capture it in a variable or write it to a private file`,
+      );
+    }
   }
   if (/\b(curl|wget)\b[^\n|]*\|\s*(sudo\s+)?(ba|z)?sh\b/.test(script)) {
     problems.push(
