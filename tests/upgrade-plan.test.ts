@@ -19,7 +19,7 @@ function cluster(controlPlanes: number, workers: number, workerBatchSize: number
   return {
     controlPlanes: Array.from({ length: controlPlanes }, (_, i) => node(`cp-${i + 1}`, "controlplane", i)),
     workers: Array.from({ length: workers }, (_, i) => node(`w-${i + 1}`, "worker", i)),
-    upgrade: { workerBatchSize, snapshotDir: "./etcd-snapshots", nodeTimeout: "30m" },
+    upgrade: { workerBatchSize, snapshotDir: "./etcd-snapshots", keepSnapshots: 5, nodeTimeout: "30m" },
   };
 }
 

@@ -36,11 +36,24 @@ const drivesCluster = (step) =>
 
 /**
  * Rules for a shell script run by CI (a workflow `run:`, a composite action step, or a .github/scripts file):
- * a binary downloaded from a release is checked against a published checksum, and nothing downloaded is
- * piped into a shell.
+ * a binary downloaded from a release is checked against a published checksum, nothing downloaded is piped
+ * into a shell, and no stack secret is printed into the log.
  */
 export function scriptProblems(where, script) {
   const problems = [];
+  // A value set with `pulumi config set --secret` is shown decrypted by `config get` and `--show-secrets`; a
+  // CI log (and a preview comment) is readable by everyone with access to the repository. Such a command may
+  // only hand its output to a variable (`$(...)`) or a file (`> "$dir/kubeconfig"`), never to the log.
+  for (const line of script.split("\n")) {
+    if (/^\s*#/.test(line)) continue;
+    const reveals = /--show-secrets\b/.test(line) || /\bpulumi\s+config\s+get\b/.test(line);
+    const captured = /\$\(\s*pulumi\b/.test(line) || />\s*(?!&)\S/.test(line.replace(/\d?>&\d/g, ""));
+    if (reveals && !captured) {
+      problems.push(
+        `${where}: \`${line.trim()}\` prints a secret decrypted into the CI log (--show-secrets / pulumi config get): capture it in a variable or write it to a private file`,
+      );
+    }
+  }
   if (/\b(curl|wget)\b[^\n|]*\|\s*(sudo\s+)?(ba|z)?sh\b/.test(script)) {
     problems.push(
       `${where}: never pipe a download into a shell; download it, verify its checksum, then run it`,
@@ -76,7 +89,10 @@ export function workflowProblems(file, text, documented = "") {
       problem(file, `secret ${secret} is not documented in docs/continuous-deployment.md`);
     }
   }
-  if (/--show-secrets/.test(text)) problem(file, "never print secrets in a workflow (--show-secrets)");
+  // The flag anywhere, or the pulumi/actions input of the same name.
+  if (/--show-secrets|^\s*show-secrets\s*:\s*["']?true/m.test(text)) {
+    problem(file, "never print secrets in a workflow (--show-secrets / show-secrets: true)");
+  }
   for (const s of stateSecretsIn(wf.env)) {
     problem(file, `${s} in the workflow's env reaches every step: pass it only to the steps that need it`);
   }

@@ -156,6 +156,43 @@ describe("downloads", () => {
   });
 });
 
+describe("stack secrets in the CI log and the preview comment", () => {
+  it("are never shown decrypted: no --show-secrets, no show-secrets input, no pulumi config get", () => {
+    const input = problemsAfter(".github/workflows/preview.yml", (wf) => {
+      steps(wf, "preview").find(isPulumi).with["show-secrets"] = true;
+    });
+    expectProblem(input, /preview\.yml: never print secrets in a workflow/);
+    const flag = problemsAfter(".github/workflows/deploy.yml", (wf) => {
+      steps(wf, "deploy").push({ name: "show", run: "pulumi stack output kubeconfig --show-secrets" });
+    });
+    expectProblem(flag, /never print secrets/);
+    const get = problemsAfter(".github/workflows/preview.yml", (wf) => {
+      steps(wf, "preview").splice(1, 0, { name: "nodes", run: "pulumi config get nodes --stack home" });
+    });
+    expectProblem(get, /step nodes: `pulumi config get nodes --stack home` prints a secret decrypted/);
+    const inAction = YAML.parse(read(".github/actions/prepare/action.yml"));
+    inAction.runs.steps.at(-1).run += "\npulumi config get nodes >&2";
+    expectProblem(
+      actionProblems("prepare/action.yml", YAML.stringify(inAction)),
+      /prints a secret decrypted/,
+    );
+    // Into a variable or a private file is not into the log; listing the config masks secrets, and previews
+    // mask them in the comment: all stay allowed.
+    for (const fine of [
+      'v="$(pulumi config get homelab:talosVersion --stack home)"',
+      'pulumi stack output kubeconfig --show-secrets --stack home >"$dir/kubeconfig"',
+      "# without --show-secrets a secret prints as [secret]",
+      "pulumi config --stack home",
+    ]) {
+      assert.deepEqual(scriptProblems("x", fine), [], fine);
+    }
+    expectProblem(
+      scriptProblems("x", "pulumi stack output kubeconfig --show-secrets 2>&1"),
+      /prints a secret/,
+    );
+  });
+});
+
 describe("labs", () => {
   it("are deleted whatever happens: a destroy step with if: always()", () => {
     const isDelete = (s) => /npm run lab -- destroy/.test(s.run ?? "");

@@ -2,10 +2,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterNetwork } from "../cni";
 import type { ClusterSpec, NodeSpec } from "../config/spec";
-import { canonicalYaml } from "../machine/canonical";
-import { MachineConfigs } from "../machine/configs";
+import { MachineConfigs, nodeConfigPatches, nodePatchesHoldSecrets } from "../machine/configs";
 import { installerImage, schematicYaml } from "../machine/image";
-import { nodePatches } from "../machine/patches";
 import * as talos from "@pulumiverse/talos";
 import { ClusterUpgrade } from "../upgrade";
 import { StagedReboots, stagedApplies } from "../upgrade/staged-reboot";
@@ -295,7 +293,8 @@ export class TalosCluster extends pulumi.ComponentResource {
         endpoint: node.address,
         clientConfiguration,
         machineConfigurationInput: node.role === "controlplane" ? configs.controlplane : configs.worker,
-        configPatches: nodePatches(spec, node).map(canonicalYaml),
+        // Patches built from a setting held secret go out as secrets (state and preview show `[secret]`).
+        configPatches: nodeConfigPatches(spec, node),
         // A change that needs a reboot is staged and rebooted node by node (StagedReboots), never all at once
         // (etcd would lose quorum). Talos up to 1.12 answers a maintenance-mode dry run without a mode, which
         // the provider reads as "needs a reboot", and then refuses the staged apply: 1.12 targets keep applying
@@ -307,7 +306,13 @@ export class TalosCluster extends pulumi.ComponentResource {
         onDestroy: { reset: false, graceful: true, reboot: false },
         timeouts: { create: spec.timeouts.apply, update: spec.timeouts.apply },
       },
-      { parent: this, dependsOn: this.upgrade.complete },
+      {
+        parent: this,
+        dependsOn: this.upgrade.complete,
+        // The inputs keep each secret patch where it is (the preview diff shows the others); the output copy
+        // must not come back in plain text.
+        ...(nodePatchesHoldSecrets(spec, node) ? { additionalSecretOutputs: ["configPatches"] } : {}),
+      },
     );
   }
 }

@@ -3,6 +3,7 @@
  * of the target minor, then what each node's configuration becomes) and returns the spec — or stops the
  * program before any resource is registered, with every problem listed.
  */
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec } from "./spec";
 import { decodeStackConfig, parseClusterConfig, type ParseResult } from "./schema";
@@ -10,6 +11,7 @@ import type { PatchValidator } from "./patch-input";
 import { minorOf } from "./versions";
 import { validateTalosDocument, supportedTalosMinors } from "../machine/talos-schema";
 import { machineConfigProblems } from "../machine/checks";
+import { runtimeSecretCheck, secretSettingsOf } from "./secret-settings";
 
 /** Checks a stack-file patch against the Talos schema of the target minor. */
 export const validatePatchAgainstTalosSchema: PatchValidator = (doc, where, talosVersion) => {
@@ -38,11 +40,33 @@ export function checkStack(raw: Record<string, unknown>): ParseResult {
   };
 }
 
-/** Loads and validates the stack config, or throws a `RunError` listing every problem. */
+/**
+ * A warning when the etcd snapshot folder lies inside the project folder (where pulumi runs): snapshots hold every
+ * secret of the cluster, a CI checkout is cleaned, and a file there is one `git add` away from a commit.
+ */
+export function snapshotDirWarning(dir: string | undefined, checkout: string): string | undefined {
+  if (dir === undefined) return undefined;
+  const inside = path.relative(checkout, path.resolve(checkout, dir));
+  if (inside.startsWith("..") || path.isAbsolute(inside)) return undefined;
+  return (
+    `upgrade.snapshotDir: ${JSON.stringify(dir)} is inside the project folder (${checkout}); etcd snapshots hold ` +
+    "every secret of the cluster and a CI checkout is cleaned: use an absolute path outside it, or leave the " +
+    "setting out for the default under ~/.local/state/homelab/etcd-snapshots"
+  );
+}
+
+/**
+ * Loads and validates the stack config, or throws a `RunError` listing every problem. The spec names the
+ * settings Pulumi holds secret (`pulumi config set --secret`), so what derives from them goes out as secrets.
+ */
 export function loadClusterSpec(): ClusterSpec {
-  const result = checkStack(decodeStackConfig(pulumi.runtime.allConfig()));
+  const all = pulumi.runtime.allConfig();
+  const secretSettings = secretSettingsOf(all, runtimeSecretCheck());
+  const result = checkStack(decodeStackConfig(all));
   const header = `Invalid stack configuration (Pulumi.${pulumi.getStack()}.yaml, keys under "homelab:"); nothing was changed:`;
   if (!result.spec) throw new pulumi.RunError(`${header}\n${result.report}`);
-  for (const warning of result.warnings) void pulumi.log.warn(warning);
-  return result.spec;
+  const snapshotWarning = snapshotDirWarning(result.spec.upgrade.snapshotDir, process.cwd());
+  for (const warning of [...result.warnings, ...(snapshotWarning ? [snapshotWarning] : [])])
+    void pulumi.log.warn(warning);
+  return { ...result.spec, secretSettings };
 }

@@ -250,7 +250,8 @@ export function parseClusterConfig(
         resetOnDestroy: c.resetOnDestroy ?? false,
         upgrade: {
           workerBatchSize: c.upgrade?.workerBatchSize ?? 1,
-          snapshotDir: c.upgrade?.snapshotDir ?? "etcd-snapshots",
+          ...(c.upgrade?.snapshotDir ? { snapshotDir: c.upgrade.snapshotDir } : {}),
+          keepSnapshots: c.upgrade?.keepSnapshots ?? 5,
           nodeTimeout: c.upgrade?.nodeTimeout ?? "30m",
         },
         timeouts: {

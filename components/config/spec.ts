@@ -102,8 +102,14 @@ export interface CniSpec {
 export interface UpgradeSpec {
   /** Workers upgraded at once, after all control planes. Default 1. */
   readonly workerBatchSize: number;
-  /** Directory on the operator's machine where the pre-upgrade etcd snapshot is kept. Default `./etcd-snapshots`. */
-  readonly snapshotDir: string;
+  /**
+   * Folder on the machine running `pulumi up` where the pre-upgrade etcd snapshots are kept (a relative path is
+   * relative to where pulumi runs). Absent: `${XDG_STATE_HOME:-~/.local/state}/homelab/etcd-snapshots/<project>/<stack>`,
+   * outside the checkout (docs/upgrades.md).
+   */
+  readonly snapshotDir?: string;
+  /** How many of this cluster's snapshots the folder keeps (the newest). Default 5. */
+  readonly keepSnapshots: number;
   /** `talosctl upgrade --timeout` per node. Default `30m`. */
   readonly nodeTimeout: string;
 }
@@ -159,6 +165,12 @@ export interface ClusterSpec {
   readonly resetOnDestroy: boolean;
   readonly upgrade: UpgradeSpec;
   readonly timeouts: TimeoutsSpec;
+  /**
+   * Top-level settings (`nodes`, `patches`, ...) that Pulumi holds secret because a value in them was set with
+   * `pulumi config set --secret`; every patch built from one reaches the provider as a secret
+   * (components/config/secret-settings.ts). Absent: none.
+   */
+  readonly secretSettings?: readonly string[];
   /** Non-fatal findings (e.g. an even number of control planes), for `pulumi.log.warn`. */
   readonly warnings: readonly string[];
 }

@@ -3,6 +3,7 @@
  * each with a message that names the fix. Relations between settings are checked in `checks.ts`.
  */
 import { isIP } from "node:net";
+import * as path from "node:path";
 import { z } from "zod";
 import { DEFAULT_KUBERNETES_VERSION, DEFAULT_TALOS_VERSION, parseSemver } from "./versions";
 import { mapEntryProblem } from "../machine/talos-schema/labels";
@@ -194,7 +195,21 @@ export const stackConfigSchema = z.strictObject({
   upgrade: z
     .strictObject({
       workerBatchSize: intish.pipe(z.number().min(1, { error: "must be at least 1" })).optional(),
-      snapshotDir: z.string().min(1).optional(),
+      snapshotDir: z
+        .string()
+        .min(1, { error: "must be a folder path; leave it out for the default" })
+        .refine((s) => path.posix.normalize(s) !== "/", {
+          error: (iss) =>
+            `${JSON.stringify(iss.input)} is the root folder: the snapshots (every secret of the cluster) need a folder of their own, e.g. /var/lib/homelab/etcd-snapshots, or leave it out for the default`,
+        })
+        .optional(),
+      keepSnapshots: intish
+        .pipe(
+          z
+            .number()
+            .min(1, { error: "must be at least 1: the snapshot taken before an upgrade is the way back" }),
+        )
+        .optional(),
       nodeTimeout: duration.optional(),
     })
     .optional(),

@@ -1,8 +1,48 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { ClusterSpec, NodeRole } from "../config/spec";
+import type { ClusterSpec, NodeRole, NodeSpec } from "../config/spec";
 import * as talos from "@pulumiverse/talos";
 import { canonicalYaml } from "./canonical";
-import { rolePatches } from "./patches";
+import { nodePatchLayers, rolePatchLayers, rolePatches } from "./patches";
+import { derivesFromSecret, secretIfDerived } from "../config/secret-settings";
+
+/**
+ * A node apply's `configPatches`: each document as canonical YAML, a secret when it derives from a setting the
+ * stack holds secret (`pulumi config set --secret`), so state and the preview diff never show it; the others
+ * stay readable, so a reviewer still sees what a change does.
+ */
+export function nodeConfigPatches(spec: ClusterSpec, node: NodeSpec): pulumi.Input<string>[] {
+  return nodePatchLayers(spec, node).map((l) =>
+    secretIfDerived(canonicalYaml(l.doc), l.settings, spec.secretSettings),
+  );
+}
+
+/**
+ * Whether any of a node apply's patches derives from a setting held secret. The provider hands `configPatches`
+ * back as an output, and the engine keeps a provider's own account of which outputs are secret (pulumi/pulumi
+ * pkg/resource/plugin/provider_plugin.go: `annotateSecrets` only for providers that do not accept secrets), so the
+ * apply asks for that output as a secret itself.
+ */
+export function nodePatchesHoldSecrets(spec: ClusterSpec, node: NodeSpec): boolean {
+  return nodePatchLayers(spec, node).some((l) => derivesFromSecret(l.settings, spec.secretSettings));
+}
+
+/**
+ * A role config invoke's `configPatches`. Invoke arguments are kept nowhere, but the SDK makes the result secret
+ * when an argument is (it already is: the rendered config holds the machine secrets); marking them keeps
+ * the rule the same everywhere.
+ */
+function roleConfigPatches(
+  spec: ClusterSpec,
+  role: NodeRole,
+  installerImage: pulumi.Input<string>,
+): pulumi.Output<string[]> {
+  const patches = pulumi
+    .output(installerImage)
+    .apply((image) => rolePatches(spec, role, image).map(canonicalYaml));
+  // Which settings the role's documents come from does not depend on the image.
+  const settings = rolePatchLayers(spec, role, "").flatMap((l) => l.settings);
+  return derivesFromSecret(settings, spec.secretSettings) ? pulumi.secret(patches) : patches;
+}
 
 export interface MachineConfigsArgs {
   /** The validated cluster spec. */
@@ -46,9 +86,7 @@ export class MachineConfigs extends pulumi.ComponentResource {
               machineType: role,
               talosVersion: args.contract,
               kubernetesVersion: args.spec.kubernetesVersion,
-              configPatches: pulumi
-                .output(args.installerImage)
-                .apply((image) => rolePatches(args.spec, role, image).map(canonicalYaml)),
+              configPatches: roleConfigPatches(args.spec, role, args.installerImage),
               docs: false,
               examples: false,
             },

@@ -14,6 +14,7 @@ import type {
   SettingOrigin,
   StackPatch,
 } from "../config/spec";
+import { settingOf } from "../config/secret-settings";
 
 /** KubePrism's port; Talos's default, and what Cilium's kube-proxy-free mode talks to. */
 export const KUBEPRISM_PORT = 7445;
@@ -27,6 +28,11 @@ export interface LayeredPatch {
   readonly origin: SettingOrigin;
   /** For a document carrying several settings: the stack-file path of each, by dotted key path. */
   readonly sources?: Readonly<Record<string, string>>;
+  /**
+   * The top-level stack settings its values come from (`nodes`, `patches`, `vip`, ...): a document built from
+   * one the stack holds secret is registered as a secret (components/config/secret-settings.ts).
+   */
+  readonly settings: readonly string[];
 }
 
 /** The stack-file path behind one value of a patch (a dotted key path inside its document). */
@@ -69,12 +75,14 @@ export function rolePatchLayers(spec: ClusterSpec, role: NodeRole, image: string
     {
       doc: { machine: { install: { image } } },
       origin: origin("talosVersion and extensions (the installer image)", 1),
+      settings: ["talosVersion", "extensions"],
     },
     {
       doc: { machine: { features: { kubePrism: { enabled: true, port: KUBEPRISM_PORT } } } },
       origin: kubeProxyFree
         ? origin("cni (Cilium without kube-proxy reaches the API through KubePrism)", 1)
         : origin("the default KubePrism", 0),
+      settings: kubeProxyFree ? ["cni"] : [],
     },
     {
       doc: {
@@ -83,13 +91,14 @@ export function rolePatchLayers(spec: ClusterSpec, role: NodeRole, image: string
         },
       },
       origin: origin("network (the pod and service subnets)", 1),
+      settings: ["network"],
     },
   ];
   if (spec.cni.name !== "flannel") {
     // Calico and Cilium are installed by the program after bootstrap; Talos must not deploy flannel.
     const cluster: Record<string, unknown> = { network: { cni: { name: "none" } } };
     if (kubeProxyFree) cluster.proxy = { disabled: true };
-    layers.push({ doc: { cluster }, origin: origin("cni", 1) });
+    layers.push({ doc: { cluster }, origin: origin("cni", 1), settings: ["cni"] });
   }
   if (role === "controlplane") {
     layers.push({
@@ -97,8 +106,9 @@ export function rolePatchLayers(spec: ClusterSpec, role: NodeRole, image: string
       origin:
         spec.allowSchedulingOrigin ??
         origin("the default allowSchedulingOnControlPlanes (true below three workers)", 0),
+      settings: spec.allowSchedulingOrigin ? ["allowSchedulingOnControlPlanes"] : [],
     });
-    for (const doc of vipDocuments(spec)) layers.push({ doc, origin: origin("vip", 1) });
+    for (const doc of vipDocuments(spec)) layers.push({ doc, origin: origin("vip", 1), settings: ["vip"] });
   }
   return layers;
 }
@@ -110,7 +120,11 @@ export function rolePatches(spec: ClusterSpec, role: NodeRole, image: string): P
 
 /** The stack file's patches that reach a node, in the order they apply, with their levels. */
 function stackPatchLayers(spec: ClusterSpec, node: NodeSpec): LayeredPatch[] {
-  const layer = (level: PatchLevel) => (p: StackPatch) => ({ doc: p.doc, origin: origin(p.where, level) });
+  const layer = (level: PatchLevel) => (p: StackPatch) => ({
+    doc: p.doc,
+    origin: origin(p.where, level),
+    settings: settingsOf([p.where]),
+  });
   return [
     ...spec.patches.all.map(layer(1)),
     ...spec.patches[node.role].map(layer(2)),
@@ -127,6 +141,11 @@ function defaultOrigins(node: NodeSpec) {
       taints: {},
     }
   );
+}
+
+/** The top-level settings behind stack-file paths (program defaults' descriptions name none). */
+function settingsOf(sources: Iterable<string>): string[] {
+  return [...new Set([...sources].flatMap((s) => settingOf(s) ?? []))].sort();
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
@@ -172,6 +191,8 @@ function settingLayers(settings: readonly Setting[]): LayeredPatch[] {
       doc: g.doc,
       origin: origin([...new Set(Object.values(g.sources))].join(", "), level),
       sources: g.sources,
+      // A program default (level 0) carries a description, not a path: it derives from no setting.
+      settings: level === 0 ? [] : settingsOf(Object.values(g.sources)),
     }));
 }
 
@@ -191,6 +212,8 @@ export function nodeSettingLayers(spec: ClusterSpec, node: NodeSpec): LayeredPat
     layers.push({
       doc: { apiVersion: "v1alpha1", kind: "HostnameConfig", hostname: node.hostname, auto: "off" },
       origin: origins.hostname,
+      // The node's name or its own hostname: from `nodes` either way.
+      settings: ["nodes"],
     });
   }
   const settings: Setting[] = [];

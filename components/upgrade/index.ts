@@ -64,17 +64,24 @@ export function osUpgradeEnvironment<I extends pulumi.Input<string>>(
   };
 }
 
-/** Environment of the pre-rollout etcd snapshot (all but the talosconfig). */
+/**
+ * Environment of the pre-rollout etcd snapshot (all but the talosconfig). An empty SNAPSHOT_DIR lets the script
+ * choose the default folder, per `scope` (`<project>/<stack>`), under the runner's XDG_STATE_HOME or HOME: no path
+ * of one machine lands in the state.
+ */
 export function snapshotEnvironment<I extends pulumi.Input<string>>(
   spec: ClusterSpec,
   installerImage: I,
+  scope = `${pulumi.getProject()}/${pulumi.getStack()}`,
 ): Record<string, string | I> {
   return {
     CONTROL_PLANES: spec.controlPlanes.map((n) => `${n.name}=${n.address}`).join(" "),
     CLUSTER_NAME: spec.clusterName,
     TARGET_IMAGE: installerImage,
     TARGET_VERSION: spec.talosVersion,
-    SNAPSHOT_DIR: spec.upgrade.snapshotDir,
+    SNAPSHOT_DIR: spec.upgrade.snapshotDir ?? "",
+    SNAPSHOT_SCOPE: scope,
+    KEEP_SNAPSHOTS: String(spec.upgrade.keepSnapshots),
     K8S_ENDPOINT: spec.endpoint,
   };
 }

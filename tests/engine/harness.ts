@@ -178,6 +178,8 @@ export class EngineProject {
       ].join(path.delimiter),
       FAKE_TALOS_STATE: path.join(dir, "talos-cluster"),
       TMPDIR: path.join(dir, "tmp"),
+      // The etcd snapshot's default folder is under XDG_STATE_HOME (else ~/.local/state): inside the test's folder.
+      XDG_STATE_HOME: path.join(dir, "state-home"),
       ...opts.env,
     };
     fs.mkdirSync(env.TMPDIR, { recursive: true });

@@ -29,7 +29,15 @@ import {
 } from "./other-providers";
 import { talosInvokeAnswer, talosResourceAnswer } from "./talos-answers";
 import { contractViolations, shapeHasSecret, TALOS_CONTRACT, type ContractEntry } from "./contract";
-import { requestOptions, UNKNOWN, unwrapSecrets, type RequestOptions, type WireRequest } from "./wire";
+import {
+  requestOptions,
+  requestSecretPaths,
+  secretPaths,
+  UNKNOWN,
+  unwrapSecrets,
+  type RequestOptions,
+  type WireRequest,
+} from "./wire";
 
 // ---------------------------------------------------------------------------------------------------
 // Public API
@@ -42,6 +50,8 @@ export interface RecordedResource {
   inputs: Record<string, any>;
   /** Top-level input names whose value was, or contained, a secret. */
   secretInputs: string[];
+  /** Exactly where the secrets were (`configPatches[3]`; a whole input: its name). */
+  secretPaths: string[];
   id: string;
   urn?: string;
   /** Provider reference (`urn::id`) when one was passed explicitly or inherited; unset for default providers. */
@@ -83,6 +93,8 @@ export interface PendingRequest extends RequestOptions {
   type: string;
   name?: string;
   record?: RecordedResource | RecordedInvoke;
+  /** A registration's secret paths as the SDK sent them (see `requestSecretPaths`). */
+  wireSecretPaths?: string[];
 }
 
 export interface StrictMockOptions {
@@ -213,17 +225,20 @@ export function createStrictMocks(options: StrictMockOptions = {}): StrictMocks 
       const meta = takePending(read && custom ? "read" : "register", args.type, args.name);
       const { type, name } = args;
       const secretInputs: string[] = [];
+      const secretPathList: string[] = [];
       const inputs: Record<string, any> = {};
       for (const [k, v] of Object.entries((args.inputs ?? {}) as Record<string, unknown>)) {
         const r = unwrapSecrets(v);
         inputs[k] = r.value;
         if (r.secret) secretInputs.push(k);
+        secretPathList.push(...secretPaths(v, k));
       }
       const record: RecordedResource = {
         type,
         name,
         inputs,
         secretInputs,
+        secretPaths: meta?.wireSecretPaths ?? secretPathList,
         id: "",
         custom,
         ...(args.provider ? { provider: args.provider } : {}),
@@ -321,7 +336,7 @@ export function createStrictMocks(options: StrictMockOptions = {}): StrictMocks 
 }
 
 function optionsOf(meta: PendingRequest): RequestOptions {
-  const { kind: _kind, type: _type, name: _name, record: _record, ...rest } = meta;
+  const { kind: _kind, type: _type, name: _name, record: _record, wireSecretPaths: _paths, ...rest } = meta;
   return rest;
 }
 
@@ -350,6 +365,10 @@ function wrapMonitor(mocks: StrictMocks): void {
         ...(kind === "invoke" ? {} : { name: req.getName?.() }),
         ...requestOptions(req),
       };
+      if (kind === "register") {
+        const paths = requestSecretPaths(req);
+        if (paths) meta.wireSecretPaths = paths;
+      }
       mocks.annotateNext(meta);
       return original(req, (err, response) => {
         if (!err && response?.getUrn && meta.record && "type" in meta.record)
@@ -368,6 +387,8 @@ export interface InstallMocksOptions extends StrictMockOptions {
   preview?: boolean;
   /** Stack config; a key without a namespace (`nodes`) is read as `homelab:nodes`. Values are strings (JSON for objects). */
   config?: Record<string, string>;
+  /** Config keys (as in `config`) the CLI would hand over as secret (PULUMI_CONFIG_SECRET_KEYS). */
+  secretKeys?: string[];
 }
 
 /**
@@ -384,6 +405,6 @@ export async function installMocks(opts: InstallMocksOptions = {}): Promise<Stri
   const qualify = (k: string) => (k.includes(":") ? k : `${project}:${k}`);
   const config: Record<string, string> = {};
   for (const [k, v] of Object.entries(opts.config ?? {})) config[qualify(k)] = v;
-  pulumi.runtime.setAllConfig(config);
+  pulumi.runtime.setAllConfig(config, (opts.secretKeys ?? []).map(qualify));
   return mocks;
 }

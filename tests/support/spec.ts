@@ -58,6 +58,7 @@ export function testSpec(o: TestSpecOptions = {}): ClusterSpec {
     upgrade: {
       workerBatchSize: o.workerBatchSize ?? 1,
       snapshotDir: o.snapshotDir ?? "./etcd-snapshots",
+      keepSnapshots: 5,
       nodeTimeout: o.nodeTimeout ?? "30m",
     },
     timeouts: { apply: "10m", bootstrap: "10m", kubeconfig: "10m", health: "10m" },

@@ -47,6 +47,14 @@ export function unwrapSecrets(v: unknown): { value: any; secret: boolean } {
   return { value: v, secret: false };
 }
 
+/** Where secrets sit inside a wire value, as paths below `at` (`configPatches[3]`, `env.TOKEN`). */
+export function secretPaths(v: unknown, at: string): string[] {
+  if (pulumi.runtime.isRpcSecret(v)) return [at];
+  if (Array.isArray(v)) return v.flatMap((e, i) => secretPaths(e, `${at}[${i}]`));
+  if (isPlainObject(v)) return Object.entries(v).flatMap(([k, e]) => secretPaths(e, `${at}.${k}`));
+  return [];
+}
+
 /** Is the value (or anything inside it) something the SDK cannot know yet? */
 export function containsUnknown(v: unknown): boolean {
   if (isUnknownValue(v)) return true;
@@ -84,6 +92,19 @@ export interface WireRequest {
   getRetainondelete?(): boolean | undefined;
   getReplaceonchangesList?(): string[];
   getDeletedwith?(): string;
+  /** A registration's inputs as the SDK sent them (a protobuf Struct), secrets still wrapped where they are. */
+  getObject?(): { toJavaScript(): Record<string, unknown> } | undefined;
+}
+
+/**
+ * Where the secrets of a registration's inputs sit as the SDK sent them. The mock monitor's own decoding lifts
+ * a secret inside a list to the whole list (@pulumi/pulumi runtime/rpc.js deserializeProperty: "push secretness
+ * up to the top level"); the engine keeps it where it is, so this reads the request itself.
+ */
+export function requestSecretPaths(req: WireRequest): string[] | undefined {
+  const inputs = req.getObject?.()?.toJavaScript();
+  if (!inputs) return undefined;
+  return Object.entries(inputs).flatMap(([k, v]) => secretPaths(v, k));
 }
 
 /** The options a request carries, unset ones (empty, false) left out. */

@@ -7,10 +7,14 @@
 #   - otherwise, once this machine is known to reach the Kubernetes API when a control plane to upgrade takes
 #     talosctl's LifecycleService path (see lifecycle_upgrade): `talosctl -n <cp> etcd snapshot <file>` (exactly
 #     one path: cmd/talosctl/cmd/talos/etcd.go etcdSnapshotCmd, cobra.ExactArgs(1); talosctl writes it 0600)
-#     into SNAPSHOT_DIR (0700).
+#     into the snapshot folder (0700), then only the newest KEEP_SNAPSHOTS snapshots of this cluster are kept.
+# A snapshot holds every secret of the cluster (etcd keeps the Kubernetes Secrets, the CA keys are in the machine
+# config): the file is 0600, the folder 0700, and by default it lives outside the git checkout (a CI checkout is
+# cleaned, and nothing there may ever be committed).
 # Environment: CONTROL_PLANES (space-separated name=address pairs), CLUSTER_NAME, TARGET_IMAGE, TARGET_VERSION,
-# SNAPSHOT_DIR (relative to the directory pulumi runs in), K8S_ENDPOINT (`https://host:port`), TALOSCONFIG_DATA
-# (secret), optional PROBE_TIMEOUT.
+# SNAPSHOT_DIR (empty: ${XDG_STATE_HOME:-$HOME/.local/state}/homelab/etcd-snapshots/SNAPSHOT_SCOPE; a relative
+# path is relative to the directory pulumi runs in), SNAPSHOT_SCOPE (`<project>/<stack>`), KEEP_SNAPSHOTS (>= 1),
+# K8S_ENDPOINT (`https://host:port`), TALOSCONFIG_DATA (secret), optional PROBE_TIMEOUT.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 if ! declare -F upgrade_lib_loaded >/dev/null; then
@@ -22,7 +26,44 @@ fi
 
 : "${CONTROL_PLANES:?CONTROL_PLANES is required}" "${CLUSTER_NAME:?CLUSTER_NAME is required}"
 : "${TARGET_IMAGE:?TARGET_IMAGE is required}" "${TARGET_VERSION:?TARGET_VERSION is required}"
-: "${SNAPSHOT_DIR:?SNAPSHOT_DIR is required}"
+: "${SNAPSHOT_SCOPE:?SNAPSHOT_SCOPE is required}" "${KEEP_SNAPSHOTS:?KEEP_SNAPSHOTS is required}"
+[[ $KEEP_SNAPSHOTS =~ ^[1-9][0-9]*$ ]] || fail "KEEP_SNAPSHOTS must be a whole number of at least 1, got: $KEEP_SNAPSHOTS"
+
+# The folder this cluster's snapshots go to (see the header); the stack config refuses `/`, and so does this.
+snapshot_dir() {
+  local dir=${SNAPSHOT_DIR:-}
+  if [[ -z $dir ]]; then
+    local base=${XDG_STATE_HOME:-}
+    if [[ -z $base ]]; then
+      [[ -n ${HOME:-} ]] || fail "etcd snapshot: neither SNAPSHOT_DIR, XDG_STATE_HOME nor HOME is set: set homelab:upgrade.snapshotDir to an absolute path"
+      base=$HOME/.local/state
+    fi
+    dir=$base/homelab/etcd-snapshots/$SNAPSHOT_SCOPE
+  fi
+  [[ ! $dir =~ ^/[/.]*$ ]] || fail "etcd snapshot: refusing to write snapshots into the root folder ($dir): set homelab:upgrade.snapshotDir to a folder of its own"
+  printf '%s\n' "$dir"
+}
+
+# Deletes this cluster's snapshots but the newest KEEP_SNAPSHOTS in DIR: only regular files named as this script
+# names them (CLUSTER_NAME-<UTC stamp>-pre-<version>.db; the stamp sorts by time), nothing else in the folder.
+prune_snapshots() {
+  local dir=$1 f name
+  local -a ours=()
+  for f in "$dir/$CLUSTER_NAME"-*.db; do
+    name=${f##*/}
+    [[ -f $f && ! -L $f ]] || continue
+    [[ $name =~ ^${CLUSTER_NAME}-[0-9]{8}T[0-9]{6}Z-pre-v[0-9A-Za-z.+-]+\.db$ ]] || continue
+    ours+=("$name")
+  done
+  ((${#ours[@]} > KEEP_SNAPSHOTS)) || return 0
+  local -a sorted
+  mapfile -t sorted < <(printf '%s\n' "${ours[@]}" | LC_ALL=C sort)
+  local drop=$((${#sorted[@]} - KEEP_SNAPSHOTS)) i
+  for ((i = 0; i < drop; i++)); do
+    rm -f -- "${dir:?}/${sorted[i]}"
+    log "removed the older etcd snapshot ${sorted[i]} (keeping the newest $KEEP_SNAPSHOTS)"
+  done
+}
 
 setup_talosconfig
 require_talosctl "$(minor_of "$TARGET_VERSION")"
@@ -70,12 +111,15 @@ if [[ -n $lifecycle ]] && ! problem=$(kube_api_problem); then
     "Run pulumi up where the cluster endpoint answers (same network, VPN, or the VIP/load balancer up), then run it again."
 fi
 
-(umask 077 && mkdir -p -- "$SNAPSHOT_DIR")
-file="$SNAPSHOT_DIR/$CLUSTER_NAME-$(date -u +%Y%m%dT%H%M%SZ)-pre-$TARGET_VERSION.db"
+dir=$(snapshot_dir)
+(umask 077 && mkdir -p -- "$dir")
+chmod 700 -- "$dir"
+file="$dir/$CLUSTER_NAME-$(date -u +%Y%m%dT%H%M%SZ)-pre-$TARGET_VERSION.db"
 log "control planes to upgrade:$pending; saving an etcd snapshot from $source_name ($source_node) to $file"
 if ! out=$(umask 077 && tctl -n "$source_node" etcd snapshot "$file" 2>&1); then
   fail "etcd snapshot before upgrading to $TARGET_VERSION failed (from control plane $source_name ($source_node)); no node was upgraded:" "$out"
 fi
 printf '%s\n' "$out"
-chmod 600 "$file"
+chmod 600 -- "$file"
 log "etcd snapshot kept at $file; restore with: talosctl -n <control plane> bootstrap --recover-from=$file"
+prune_snapshots "$dir"
