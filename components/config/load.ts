@@ -12,6 +12,7 @@ import { minorOf } from "./versions";
 import { validateTalosDocument, supportedTalosMinors } from "../machine/talos-schema";
 import { machineConfigProblems } from "../machine/checks";
 import { runtimeSecretCheck, secretSettingsOf } from "./secret-settings";
+import { redact, secretStrings } from "./redact";
 
 /** Checks a stack-file patch against the Talos schema of the target minor. */
 export const validatePatchAgainstTalosSchema: PatchValidator = (doc, where, talosVersion) => {
@@ -61,12 +62,15 @@ export function snapshotDirWarning(dir: string | undefined, checkout: string): s
  */
 export function loadClusterSpec(): ClusterSpec {
   const all = pulumi.runtime.allConfig();
-  const secretSettings = secretSettingsOf(all, runtimeSecretCheck());
+  const isSecret = runtimeSecretCheck();
+  const secretSettings = secretSettingsOf(all, isSecret);
+  // Messages may quote what they found; what came from a secret setting is masked before anything is printed.
+  const secrets = secretStrings(all, isSecret);
   const result = checkStack(decodeStackConfig(all));
   const header = `Invalid stack configuration (Pulumi.${pulumi.getStack()}.yaml, keys under "homelab:"); nothing was changed:`;
-  if (!result.spec) throw new pulumi.RunError(`${header}\n${result.report}`);
+  if (!result.spec) throw new pulumi.RunError(redact(`${header}\n${result.report}`, secrets));
   const snapshotWarning = snapshotDirWarning(result.spec.upgrade.snapshotDir, process.cwd());
   for (const warning of [...result.warnings, ...(snapshotWarning ? [snapshotWarning] : [])])
-    void pulumi.log.warn(warning);
+    void pulumi.log.warn(redact(warning, secrets));
   return { ...result.spec, secretSettings };
 }
