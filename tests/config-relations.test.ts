@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { checkStack, validatePatchAgainstTalosSchema } from "../components/config/load";
+import { KNOWN_EXTENSIONS } from "../components/config/extensions";
 import { decodeStackConfig, parseClusterConfig } from "../components/config/schema";
 import { PROJECT_ROOT, stackConfigFromFile } from "./support/program";
 
@@ -237,6 +238,43 @@ describe("Kubernetes syntax of labels and taints, at their path", () => {
     expect(errorAt(raw, "roles.controlplane.labels.-bad")).toMatch(
       /Talos refuses it: name "-bad" is invalid/,
     );
+  });
+});
+
+describe("extension names", () => {
+  const withExtensions = (extensions: string[]) => parse({ nodes: [cp("a", "10.0.0.1")], extensions });
+
+  it("warns at the misspelled name, with the nearest official one, and still builds the spec", () => {
+    const r = withExtensions(["siderolabs/iscsi-tools", "siderolabs/util-linux-tool"]);
+    expect(r.spec?.extensions).toEqual(["siderolabs/iscsi-tools", "siderolabs/util-linux-tool"]);
+    expect(r.warnings).toEqual([
+      expect.stringMatching(
+        /^extensions\[1\]: "siderolabs\/util-linux-tool" is not an official extension this program knows \(did you mean "siderolabs\/util-linux-tools"\?\) — .*fix the name/,
+      ),
+    ]);
+  });
+
+  it("warns without a guess when nothing is close, and says when to ignore it", () => {
+    const [warning] = withExtensions(["acme/frobnicator"]).warnings;
+    expect(warning).toMatch(/^extensions\[0\]: "acme\/frobnicator" is not an official extension/);
+    expect(warning).not.toMatch(/did you mean/);
+    expect(warning).toMatch(/ignore this if the extension is newer than the program's list/);
+  });
+
+  it("knows the names people use on a homelab, and nothing the stack schema would refuse", () => {
+    const names = [...KNOWN_EXTENSIONS];
+    for (const n of [
+      "iscsi-tools",
+      "util-linux-tools",
+      "qemu-guest-agent",
+      "intel-ucode",
+      "zfs",
+      "tailscale",
+    ]) {
+      expect(names).toContain(`siderolabs/${n}`);
+    }
+    expect(withExtensions(names).errors).toEqual([]);
+    expect(withExtensions(names).warnings).toEqual([]);
   });
 });
 

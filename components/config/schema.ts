@@ -27,6 +27,7 @@ import { closest } from "./suggest";
 import { relationalIssues, type Issue } from "./checks";
 import { collectPatchProblems, formatPath, parsePatches, type PatchValidator } from "./patch-input";
 import { stackConfigSchema } from "./stack-schema";
+import { unknownExtensionWarnings } from "./extensions";
 import { DEFAULT_POD_SUBNETS, DEFAULT_SERVICE_SUBNETS, vipSubnetWarning } from "./network-checks";
 
 /**
@@ -233,6 +234,7 @@ export function parseClusterConfig(
       })),
     );
     if (vipWarning) warnings.push(vipWarning);
+    warnings.push(...unknownExtensionWarnings(c.extensions ?? []));
     const cniWarning = cniCompatibilityWarning(cni.name, cni.version, k8s);
     if (cniWarning) warnings.push(cniWarning);
 
