@@ -62,7 +62,7 @@ describe("hostnames", () => {
     expect(errorsOf(raw).some((e) => e.startsWith("nodes[0]"))).toBe(false);
   });
 
-  it("accepts a hostname equal to the node's own name, and swapped-free distinct hostnames", () => {
+  it("accepts a hostname equal to the node's own name, and distinct hostnames", () => {
     expect(
       parse({ nodes: [cp("a", "10.0.0.1", { hostname: "a" }), worker("b", "10.0.0.2")] }).errors,
     ).toEqual([]);
@@ -124,7 +124,9 @@ describe("addresses no machine holds", () => {
     ],
     ["fe80::1", /link-local \(fe80::\/10\)/],
   ])("refuses node address %s at its path", (address, message) => {
-    expect(errorAt({ nodes: [cp("a", address)] }, "nodes[0].address")).toMatch(message);
+    const error = errorAt({ nodes: [cp("a", address)] }, "nodes[0].address");
+    expect(error).toMatch(message);
+    expect(error).toMatch(/ — use the IP the machine shows on its console once booted from the Talos ISO/);
   });
 
   it.each(["0.0.0.0", "239.1.1.1", "fe80::9"])("refuses VIP %s with the VIP's fix", (address) => {
