@@ -4,7 +4,7 @@
  * pod and service ranges that overlap each other or hold a machine, and a VIP the control planes' LAN
  * cannot reach (a warning).
  */
-import { asRecord, type Issue } from "./checks";
+import type { Issue } from "./checks";
 import {
   cidrContains,
   cidrsOverlap,
@@ -37,6 +37,10 @@ const CANDIDATES: Record<"pod" | "service", Record<IpFamily, string[]>> = {
 };
 
 const UNICAST_EXAMPLE = "e.g. 192.168.1.10";
+
+/** The value as a map, or undefined (checks.ts has the same; importing it would make the modules a cycle). */
+const asRecord = (v: unknown): Record<string, unknown> | undefined =>
+  v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 
 /** Why a node address or the VIP cannot be one, with the fix for that field; undefined when it can. */
 function specialProblem(text: string, ip: Ip, fix: string): string | undefined {
