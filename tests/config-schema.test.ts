@@ -290,9 +290,23 @@ describe("version matrix", () => {
   });
 });
 
+/**
+ * A machine's IPv4 address: not 0.0.0.0, multicast (224/4) or link-local (169.254/16), and outside the
+ * default pod (10.244/16) and service (10.96/12) ranges, which the stack checks refuse.
+ */
+const machineIpV4 = fc.ipV4().filter((ip) => {
+  const [a, b] = ip.split(".").map(Number);
+  return (
+    ip !== "0.0.0.0" &&
+    !(a >= 224 && a <= 239) &&
+    !(a === 169 && b === 254) &&
+    !(a === 10 && (b === 244 || (b >= 96 && b <= 111)))
+  );
+});
+
 /** Arbitrary valid clusters: unique names and addresses, at least one control plane, never exactly two. */
 const clusterArb = fc
-  .uniqueArray(fc.tuple(fc.stringMatching(/^[a-z][a-z0-9-]{0,10}[a-z0-9]$/), fc.ipV4()), {
+  .uniqueArray(fc.tuple(fc.stringMatching(/^[a-z][a-z0-9-]{0,10}[a-z0-9]$/), machineIpV4), {
     minLength: 1,
     maxLength: 12,
     selector: ([n]) => n,

@@ -4,6 +4,7 @@ import { ClusterNetwork } from "../cni";
 import type { ClusterSpec, NodeSpec } from "../config/spec";
 import { MachineConfigs, nodeConfigPatches, nodePatchesHoldSecrets } from "../machine/configs";
 import { installerImage, schematicYaml } from "../machine/image";
+import { checkExtensionsOnline, EXTENSION_CHECK_ENV, extensionCheckRequested } from "./extensions-check";
 import * as talos from "@pulumiverse/talos";
 import { ClusterUpgrade } from "../upgrade";
 import { StagedReboots, stagedApplies } from "../upgrade/staged-reboot";
@@ -49,6 +50,11 @@ export class TalosCluster extends pulumi.ComponentResource {
    * run) naming the nodes that do not. Otherwise a note that it was not checked.
    */
   public readonly drift: pulumi.Output<string[]>;
+  /**
+   * With HOMELAB_CHECK_EXTENSIONS=1 and extensions set, Image Factory's verdict on their names; rejects (failing
+   * the run) naming those it does not serve for the Talos version. Otherwise a note that it was not asked.
+   */
+  public readonly extensionCheck: pulumi.Output<string>;
   /** Talos health-check id once the cluster passed it after the CNI (unknown during preview). */
   public readonly health: pulumi.Output<string | undefined>;
 
@@ -85,6 +91,13 @@ export class TalosCluster extends pulumi.ComponentResource {
             { parent: this, replaceOnChanges: ["schematic"] },
           )
         : undefined;
+    // Kept out of registerOutputs for the reason given at `drift` below.
+    this.extensionCheck =
+      spec.extensions.length > 0 && extensionCheckRequested()
+        ? checkExtensionsOnline(spec.extensions, spec.talosVersion, this)
+        : pulumi.output(
+            spec.extensions.length > 0 ? `not asked (set ${EXTENSION_CHECK_ENV}=1)` : "no extensions",
+          );
     this.installerImage = schematic
       ? schematic.id.apply((id) => installerImage(spec.talosVersion, id))
       : pulumi.output(installerImage(spec.talosVersion));

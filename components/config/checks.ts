@@ -3,6 +3,7 @@
  * matrix). They run on the raw input, beside the structural check, and tolerate what is structurally
  * wrong (reported there), so one run lists everything to fix.
  */
+import { addressIssues, subnetIssues } from "./network-checks";
 import { checkVersionPair, DEFAULT_KUBERNETES_VERSION, DEFAULT_TALOS_VERSION, parseSemver } from "./versions";
 
 /** One problem with the stack config: where (a config path) and what to do. */
@@ -23,8 +24,6 @@ export function relationalIssues(raw: Record<string, unknown>): Issue[] {
   const issues: Issue[] = [];
   const nodes = Array.isArray(raw.nodes) ? raw.nodes.map(asRecord) : [];
   const seenNames = new Map<string, number>();
-  const seenAddresses = new Map<string, number>();
-  const seenHostnames = new Map<string, number>();
   nodes.forEach((n, i) => {
     if (!n) return;
     if (typeof n.name === "string") {
@@ -36,30 +35,11 @@ export function relationalIssues(raw: Record<string, unknown>): Issue[] {
         });
       } else seenNames.set(n.name, i);
     }
-    const host =
-      typeof n.hostname === "string" ? n.hostname : typeof n.name === "string" ? n.name : undefined;
-    if (host !== undefined) {
-      const first = seenHostnames.get(host);
-      if (first !== undefined && typeof n.hostname === "string") {
-        issues.push({
-          path: ["nodes", i, "hostname"],
-          message: `duplicate hostname "${host}" (also nodes[${first}]) — hostnames must be unique`,
-        });
-      } else if (first === undefined) seenHostnames.set(host, i);
-    }
-    if (typeof n.address === "string") {
-      const first = seenAddresses.get(n.address);
-      if (first !== undefined) {
-        issues.push({
-          path: ["nodes", i, "address"],
-          message: `duplicate address ${n.address} (also nodes[${first}]) — each machine has its own IP`,
-        });
-      } else seenAddresses.set(n.address, i);
-    }
     if (n.installDisk !== undefined && n.installDiskSelector !== undefined) {
       issues.push({ path: ["nodes", i], message: "set installDisk or installDiskSelector, not both" });
     }
   });
+  issues.push(...hostnameIssues(nodes), ...addressIssues(raw, nodes), ...subnetIssues(raw, nodes));
   const roles = asRecord(raw.roles);
   for (const role of ["controlplane", "worker"] as const) {
     const r = asRecord(roles?.[role]);
@@ -107,12 +87,6 @@ export function relationalIssues(raw: Record<string, unknown>): Issue[] {
           "name the VIP's interface with exactly one of link (e.g. eth0) or linkMatch (a CEL expression)",
       });
     }
-    if (typeof vip.address === "string" && seenAddresses.has(vip.address)) {
-      issues.push({
-        path: ["vip", "address"],
-        message: `${vip.address} is also a node's address — reserve a free IP for the VIP`,
-      });
-    }
   }
   if (typeof raw.talosVersion === "string" || typeof raw.kubernetesVersion === "string") {
     const t = typeof raw.talosVersion === "string" ? raw.talosVersion : DEFAULT_TALOS_VERSION;
@@ -126,6 +100,48 @@ export function relationalIssues(raw: Record<string, unknown>): Issue[] {
         });
     }
   }
+  return issues;
+}
+
+/**
+ * Hostnames that collide. A node's hostname is its `hostname`, else its `name` (schema.ts nodeSpecOf), and
+ * it becomes the Kubernetes Node's name; names also key the node's resources and the membership table
+ * (components/lifecycle), so a hostname equal to another node's name or hostname would make two machines
+ * answer to one Node, or a rename/removal act on the wrong one. Duplicate names are reported above.
+ */
+function hostnameIssues(nodes: (Record<string, unknown> | undefined)[]): Issue[] {
+  const issues: Issue[] = [];
+  const names = nodes.map((n) => (typeof n?.name === "string" ? n.name : undefined));
+  const hostnames = nodes.map((n) => (typeof n?.hostname === "string" ? n.hostname : undefined));
+  const effective = nodes.map((_, i) => hostnames[i] ?? names[i]);
+  hostnames.forEach((host, i) => {
+    if (host === undefined) return;
+    const fix = `give nodes[${i}] a hostname no other node uses as its name or hostname, or drop it to use its name`;
+    for (let j = 0; j < nodes.length; j++) {
+      if (j === i) continue;
+      if (hostnames[j] === host && j < i) {
+        issues.push({
+          path: ["nodes", i, "hostname"],
+          message: `duplicate hostname "${host}" (also nodes[${j}].hostname) — hostnames must be unique: ${fix}`,
+        });
+        return;
+      }
+      if (hostnames[j] === undefined && names[j] === host) {
+        issues.push({
+          path: ["nodes", i, "hostname"],
+          message: `hostname "${host}" is nodes[${j}]'s name, which is also its hostname — two machines would register as one Kubernetes Node: ${fix}`,
+        });
+        return;
+      }
+      if (hostnames[j] !== undefined && names[j] === host && effective[j] !== host) {
+        issues.push({
+          path: ["nodes", i, "hostname"],
+          message: `hostname "${host}" is nodes[${j}]'s name (its hostname is "${hostnames[j]}") — a node's name and another's hostname must differ, or rename and removal steps mistake one for the other: ${fix}`,
+        });
+        return;
+      }
+    }
+  });
   return issues;
 }
 

@@ -27,6 +27,8 @@ import { closest } from "./suggest";
 import { relationalIssues, type Issue } from "./checks";
 import { collectPatchProblems, formatPath, parsePatches, type PatchValidator } from "./patch-input";
 import { stackConfigSchema } from "./stack-schema";
+import { unknownExtensionWarnings } from "./extensions";
+import { DEFAULT_POD_SUBNETS, DEFAULT_SERVICE_SUBNETS, vipSubnetWarning } from "./network-checks";
 
 /**
  * Turns the strings Pulumi hands over (`homelab:nodes` → JSON text) into values. Objects and lists arrive
@@ -223,6 +225,16 @@ export function parseClusterConfig(
       version: c.cni?.version ?? CNI_DEFAULTS[cniName].version,
       kubeProxyReplacement: c.cni?.kubeProxyReplacement ?? true,
     };
+    const vipWarning = vipSubnetWarning(
+      c.vip?.address,
+      controlPlanes.map((n) => ({
+        index: n.index,
+        address: n.address,
+        patches: [...n.patches, ...allPatches.controlplane, ...allPatches.all],
+      })),
+    );
+    if (vipWarning) warnings.push(vipWarning);
+    warnings.push(...unknownExtensionWarnings(c.extensions ?? []));
     const cniWarning = cniCompatibilityWarning(cni.name, cni.version, k8s);
     if (cniWarning) warnings.push(cniWarning);
 
@@ -239,8 +251,8 @@ export function parseClusterConfig(
         bootstrapNode,
         vip: c.vip,
         cni,
-        podSubnets: c.network?.podSubnets ?? ["10.244.0.0/16"],
-        serviceSubnets: c.network?.serviceSubnets ?? ["10.96.0.0/12"],
+        podSubnets: c.network?.podSubnets ?? [...DEFAULT_POD_SUBNETS],
+        serviceSubnets: c.network?.serviceSubnets ?? [...DEFAULT_SERVICE_SUBNETS],
         patches: allPatches,
         allowSchedulingOnControlPlanes: c.allowSchedulingOnControlPlanes ?? workers.length < 3,
         ...(c.allowSchedulingOnControlPlanes === undefined

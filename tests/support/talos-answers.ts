@@ -7,6 +7,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- inputs and state are untyped wire data whatever the program sends */
 import { createHash } from "node:crypto";
 import YAML from "yaml";
+import extensionCatalog from "../../components/config/talos-extensions.json";
 import { containsUnknown, isPlainObject, UNKNOWN } from "./wire";
 
 /** A resource's answer; `computed` names the outputs that stay unknown in a preview (known only once created). */
@@ -320,6 +321,32 @@ export function talosResourceAnswer(
   }
 }
 
+/**
+ * Image Factory's official extensions for a Talos version, as terraform-provider-talos v0.11.0
+ * pkg/talos/talos_image_factory_extensions_versions_data_source.go Read returns them: every extension the
+ * factory lists (here: the project's derived catalog, components/config/talos-extensions.json), narrowed by
+ * `exactFilters.names` (equal) or `filters.names` (substring) when given, and the id "extensions_info".
+ */
+function extensionsVersions(inputs: Record<string, any>): Record<string, any> {
+  const exact: string[] = inputs.exactFilters?.names ?? [];
+  const partial: string[] = inputs.filters?.names ?? [];
+  const names = extensionCatalog.names.filter(
+    (n) =>
+      (exact.length === 0 && partial.length === 0) || exact.includes(n) || partial.some((p) => n.includes(p)),
+  );
+  return {
+    ...inputs,
+    id: "extensions_info",
+    extensionsInfos: names.map((name) => ({
+      name,
+      ref: `ghcr.io/${name}:${inputs.talosVersion}`,
+      digest: `sha256:${sha256(`${name}@${inputs.talosVersion}`)}`,
+      author: "Sidero Labs",
+      description: name,
+    })),
+  };
+}
+
 export function talosInvokeAnswer(
   token: string,
   inputs: Record<string, any>,
@@ -335,6 +362,8 @@ export function talosInvokeAnswer(
       return { ...inputs, id: String(inputs.clusterName), talosConfig: talosconfig(inputs) };
     case "talos:cluster/getHealth:getHealth":
       return { ...inputs, id: "cluster_health" };
+    case "talos:imageFactory/getExtensionsVersions:getExtensionsVersions":
+      return extensionsVersions(inputs);
     default:
       return undefined;
   }
