@@ -1,4 +1,4 @@
-import * as k8s from "@pulumi/kubernetes";
+import { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterNetwork } from "../cni";
 import type { ClusterSpec, NodeSpec } from "../config/spec";
@@ -221,7 +221,7 @@ export class TalosCluster extends pulumi.ComponentResource {
             dependsOn: [kubeconfig, membership, ...spec.controlPlanes.map((n) => applies[n.name])],
           },
         );
-    const provider = new k8s.Provider(
+    const provider = new KubernetesProvider(
       `${name}-k8s`,
       {
         kubeconfig: valueOnly(

@@ -3,13 +3,14 @@
  * (docs.siderolabs.com kubernetes-guides/cni/deploy-calico): VXLAN pools on the pod CIDRs, nftables
  * dataplane, no kubelet volume plugin path (Talos's /usr is read-only).
  */
-import * as k8s from "@pulumi/kubernetes";
+import * as corev1 from "@pulumi/kubernetes/core/v1";
+import * as helm from "@pulumi/kubernetes/helm/v3";
 import { CNI_DEFAULTS } from "../config/versions";
 import type { CniInstaller } from "./types";
 
 export const installCalico: CniInstaller = ({ name, spec, provider, parent }) => {
   // The operator runs on the host network; Talos enforces the "baseline" Pod Security level by default.
-  const namespace = new k8s.core.v1.Namespace(
+  const namespace = new corev1.Namespace(
     `${name}-tigera-operator`,
     {
       metadata: {
@@ -19,7 +20,7 @@ export const installCalico: CniInstaller = ({ name, spec, provider, parent }) =>
     },
     { parent, provider },
   );
-  const release = new k8s.helm.v3.Release(
+  const release = new helm.Release(
     `${name}-calico`,
     {
       name: "calico",

@@ -3,14 +3,14 @@
  * Kubernetes IPAM, no cgroup automount (Talos mounts cgroup v2), capabilities without SYS_MODULE, and, in
  * the kube-proxy-free variant, the API server reached through KubePrism on localhost.
  */
-import * as k8s from "@pulumi/kubernetes";
+import * as helm from "@pulumi/kubernetes/helm/v3";
 import { CNI_DEFAULTS } from "../config/versions";
 import { KUBEPRISM_PORT } from "../machine/patches";
 import type { CniInstaller } from "./types";
 
 export const installCilium: CniInstaller = ({ name, spec, provider, parent }) => {
   const kubeProxyFree = spec.cni.kubeProxyReplacement;
-  const release = new k8s.helm.v3.Release(
+  const release = new helm.Release(
     `${name}-cilium`,
     {
       name: "cilium",

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type * as k8s from "@pulumi/kubernetes";
+import type { Provider } from "@pulumi/kubernetes/provider";
 import type { ClusterSpec, CniName } from "../config/spec";
 import { installCalico } from "./calico";
 import { installCilium } from "./cilium";
@@ -18,7 +18,7 @@ export interface ClusterNetworkArgs {
   /** The validated cluster spec; `spec.cni` picks the CNI (default calico). */
   readonly spec: ClusterSpec;
   /** Kubernetes provider for the new cluster (built from its admin kubeconfig). */
-  readonly provider: k8s.Provider;
+  readonly provider: Provider;
 }
 
 /** The pod network. Must follow bootstrap closely: with CNI `none`, nodes wait ~10 min for it, then reboot. */

@@ -1,4 +1,4 @@
-import type * as k8s from "@pulumi/kubernetes";
+import type { Provider } from "@pulumi/kubernetes/provider";
 import type * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec } from "../config/spec";
 
@@ -6,7 +6,7 @@ import type { ClusterSpec } from "../config/spec";
 export interface CniContext {
   readonly name: string;
   readonly spec: ClusterSpec;
-  readonly provider: k8s.Provider;
+  readonly provider: Provider;
   readonly parent: pulumi.Resource;
 }
 
