@@ -8,7 +8,7 @@
  */
 import * as fs from "fs";
 import * as YAML from "yaml";
-import { parseClusterConfig } from "../components/config/schema";
+import type * as ConfigSchema from "../components/config/schema";
 import {
   DEFAULT_KUBERNETES_VERSION,
   DEFAULT_TALOS_VERSION,
@@ -211,9 +211,10 @@ export interface LabStackArgs {
  * The lab's stack file. It lists every control plane and the first `workers` workers, installs Talos on
  * /dev/vda, and keeps whatever Pulumi wrote into an earlier version of the file (`encryptionsalt`,
  * `secretsprovider`, config of other namespaces), so regenerating it never locks the stack's secrets away.
- * The result passes the program's own config validation, or this throws.
+ * The result passes the program's own config validation (`validate`: the program's parseClusterConfig), or
+ * this throws.
  */
-export function renderLabStack(args: LabStackArgs): string {
+export function renderLabStack(args: LabStackArgs, validate: typeof ConfigSchema.parseClusterConfig): string {
   const controlplanes = args.machines.filter((m) => m.role === "controlplane");
   const workers = args.machines.filter((m) => m.role === "worker");
   if (!Number.isInteger(args.workers) || args.workers < 0 || args.workers > workers.length) {
@@ -237,7 +238,7 @@ export function renderLabStack(args: LabStackArgs): string {
       installDisk: LAB_INSTALL_DISK,
     })),
   };
-  const result = parseClusterConfig(homelab);
+  const result = validate(homelab);
   if (!result.spec) throw new LabError(`the lab's stack would be invalid:\n${result.report}`);
 
   const old = record(args.existing === undefined ? {} : YAML.parse(args.existing));
@@ -324,6 +325,16 @@ function withFlags(settings: LabSettings, o: Map<string, string>): LabSettings {
 
 const SETTING_FLAGS = ["talos-version", "kubernetes-version", "cni", "reset-on-destroy"] as const;
 
+/**
+ * The program's config validation, loaded only by the command that writes a stack: `plan` runs before every
+ * lab is created and never needs it, and loading it (zod and the config modules, transpiled by ts-node) is a
+ * third of the helper's start-up. (A plain require: this runs under ts-node, never under the test runner.)
+ */
+function configSchema(): typeof ConfigSchema {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- deliberately lazy, see above
+  return require("../components/config/schema") as typeof ConfigSchema;
+}
+
 export function main(argv: string[], print: (line: string) => void): void {
   const [command, ...rest] = argv;
   if (command === "plan") {
@@ -353,14 +364,17 @@ export function main(argv: string[], print: (line: string) => void): void {
       ? listedWorkers.filter((n) => record(n).role === "worker").length
       : undefined;
     const workers = count(o.get("workers"), "workers") ?? (update ? currentWorkers : undefined) ?? 0;
-    const text = renderLabStack({
-      name: state.name,
-      cidr: state.cidr,
-      machines: state.machines,
-      workers,
-      settings: withFlags(base, o),
-      existing,
-    });
+    const text = renderLabStack(
+      {
+        name: state.name,
+        cidr: state.cidr,
+        machines: state.machines,
+        workers,
+        settings: withFlags(base, o),
+        existing,
+      },
+      configSchema().parseClusterConfig,
+    );
     fs.writeFileSync(out, text);
     for (const m of state.machines) print(`machine=${m.name} ${m.role} ${m.address}`);
   } else if (command === "bump") {

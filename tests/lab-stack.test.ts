@@ -126,13 +126,16 @@ describe("the lab's stack file", () => {
       fc.property(machinesArb, settingsArb, fc.nat(), (machines: LabMachine[], s, pick) => {
         const available = machines.filter((m) => m.role === "worker");
         const workers = pick % (available.length + 1);
-        const text = renderLabStack({
-          name: "homelab-lab",
-          cidr: "10.5.0.0/24",
-          machines,
-          workers,
-          settings: s,
-        });
+        const text = renderLabStack(
+          {
+            name: "homelab-lab",
+            cidr: "10.5.0.0/24",
+            machines,
+            workers,
+            settings: s,
+          },
+          parseClusterConfig,
+        );
         const config = stackConfig(text);
         const result = parseClusterConfig(config);
         expect(result.report).toBeUndefined();
@@ -163,14 +166,17 @@ describe("the lab's stack file", () => {
           encryptionsalt: salt,
           config: { "homelab:talosVersion": "v1.13.1", "other:setting": { secure: "v1:abc" } },
         });
-        const text = renderLabStack({
-          name: "homelab-lab",
-          cidr: "10.5.0.0/24",
-          machines: labMachines("homelab-lab", 1, 0, "10.5.0.0/24"),
-          workers: 0,
-          settings: settings(),
-          existing,
-        });
+        const text = renderLabStack(
+          {
+            name: "homelab-lab",
+            cidr: "10.5.0.0/24",
+            machines: labMachines("homelab-lab", 1, 0, "10.5.0.0/24"),
+            workers: 0,
+            settings: settings(),
+            existing,
+          },
+          parseClusterConfig,
+        );
         const parsed = YAML.parse(text) as { encryptionsalt: string; config: Record<string, unknown> };
         expect(parsed.encryptionsalt).toBe(salt);
         expect(parsed.config["other:setting"]).toEqual({ secure: "v1:abc" });
@@ -182,13 +188,16 @@ describe("the lab's stack file", () => {
   it("refuses more workers than the lab has, naming --workers and --spare-workers", () => {
     const machines = labMachines("homelab-lab", 1, 1, "10.5.0.0/24");
     expect(() =>
-      renderLabStack({
-        name: "homelab-lab",
-        cidr: "10.5.0.0/24",
-        machines,
-        workers: 2,
-        settings: settings(),
-      }),
+      renderLabStack(
+        {
+          name: "homelab-lab",
+          cidr: "10.5.0.0/24",
+          machines,
+          workers: 2,
+          settings: settings(),
+        },
+        parseClusterConfig,
+      ),
     ).toThrow(/--workers 2: the lab has 1 worker VM\(s\).*--spare-workers/);
   });
 
@@ -196,7 +205,10 @@ describe("the lab's stack file", () => {
     const machines = labMachines("homelab-lab", 1, 0, "10.5.0.0/24");
     const bad = settings({ kubernetesVersion: "1.20.0" });
     expect(() =>
-      renderLabStack({ name: "homelab-lab", cidr: "10.5.0.0/24", machines, workers: 0, settings: bad }),
+      renderLabStack(
+        { name: "homelab-lab", cidr: "10.5.0.0/24", machines, workers: 0, settings: bad },
+        parseClusterConfig,
+      ),
     ).toThrow(/the lab's stack would be invalid/);
   });
 
