@@ -121,8 +121,49 @@ export function addressIssues(
         "point the endpoint at the VIP or a control plane's address, e.g. https://192.168.1.10:6443",
       );
     if (problem) issues.push({ path: ["endpoint"], message: problem });
+    const node = ip && seen.get(formatIp(ip));
+    const role = node ? nodes[node.index]?.role : undefined;
+    if (node && role === "worker") {
+      issues.push({
+        path: ["endpoint"],
+        message:
+          `${raw.endpoint} is the address of nodes[${node.index}], a worker: workers do not serve the Kubernetes ` +
+          "API — point the endpoint at the VIP or a control plane's address",
+      });
+    }
   }
   return issues;
+}
+
+/**
+ * An explicit endpoint on an IP that is neither a control plane's address nor the VIP. Every node's config
+ * points at it (cluster.controlPlane.endpoint), so when it is the address of a control plane that was removed
+ * from `nodes`, the cluster loses its API endpoint with that machine. A warning, because an external load
+ * balancer in front of the control planes is a valid endpoint the stack knows nothing about.
+ */
+export function endpointWarning(
+  raw: Record<string, unknown>,
+  nodes: (Record<string, unknown> | undefined)[],
+): string | undefined {
+  if (typeof raw.endpoint !== "string") return undefined;
+  const host = endpointHost(raw.endpoint);
+  const ip = host === undefined ? undefined : parseIp(host);
+  if (!ip) return undefined; // a DNS name, or the endpoint check above already refused it
+  const key = formatIp(ip);
+  const vip = asRecord(raw.vip);
+  const vipIp = typeof vip?.address === "string" ? parseIp(vip.address) : undefined;
+  if (vipIp && formatIp(vipIp) === key) return undefined;
+  const known = nodes.some((n) => {
+    const a = typeof n?.address === "string" ? parseIp(n.address) : undefined;
+    return a !== undefined && formatIp(a) === key;
+  });
+  if (known) return undefined; // a control plane (a worker is refused above)
+  return (
+    `endpoint: ${raw.endpoint} is neither a control plane's address nor the VIP — every node's configuration ` +
+    "points there, so if it was a control plane you removed from nodes, the cluster loses its API with it: point " +
+    "the endpoint at the VIP or a remaining control plane first (one pulumi up), then remove the machine. An " +
+    "external load balancer in front of the control planes is fine: ignore this then"
+  );
 }
 
 /** The host of an endpoint URL without IPv6 brackets, or undefined when it is not a URL. */

@@ -24,11 +24,16 @@ import {
   cniCompatibilityWarning,
 } from "./versions";
 import { closest } from "./suggest";
-import { relationalIssues, type Issue } from "./checks";
+import { asRecord, relationalIssues, type Issue } from "./checks";
 import { collectPatchProblems, formatPath, parsePatches, type PatchValidator } from "./patch-input";
 import { stackConfigSchema } from "./stack-schema";
 import { unknownExtensionWarnings } from "./extensions";
-import { DEFAULT_POD_SUBNETS, DEFAULT_SERVICE_SUBNETS, vipSubnetWarning } from "./network-checks";
+import {
+  DEFAULT_POD_SUBNETS,
+  DEFAULT_SERVICE_SUBNETS,
+  endpointWarning,
+  vipSubnetWarning,
+} from "./network-checks";
 
 /**
  * Turns the strings Pulumi hands over (`homelab:nodes` → JSON text) into values. Objects and lists arrive
@@ -234,6 +239,8 @@ export function parseClusterConfig(
       })),
     );
     if (vipWarning) warnings.push(vipWarning);
+    const endpointNote = endpointWarning(raw, Array.isArray(raw.nodes) ? raw.nodes.map(asRecord) : []);
+    if (endpointNote) warnings.push(endpointNote);
     warnings.push(...unknownExtensionWarnings(c.extensions ?? []));
     const cniWarning = cniCompatibilityWarning(cni.name, cni.version, k8s);
     if (cniWarning) warnings.push(cniWarning);
