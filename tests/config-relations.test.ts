@@ -289,3 +289,15 @@ describe("every shipped stack", () => {
     expect(warnings.filter((w) => /^(vip|extensions|network)/.test(w))).toEqual([]);
   });
 });
+
+describe("extensions", () => {
+  it("refuses an extension listed twice, at the second entry, naming the first", () => {
+    const raw = {
+      nodes: [cp("a", "10.0.0.1")],
+      extensions: ["siderolabs/iscsi-tools", "siderolabs/util-linux-tools", "siderolabs/iscsi-tools"],
+    };
+    expect(errorAt(raw, "extensions[2]")).toMatch(
+      /"siderolabs\/iscsi-tools" is listed twice \(also extensions\[0\]\) — list each extension once/,
+    );
+  });
+});

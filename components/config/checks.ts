@@ -19,6 +19,28 @@ export function asRecord(v: unknown): Record<string, unknown> | undefined {
     : undefined;
 }
 
+/**
+ * An extension listed twice. The Image Factory schematic is derived from the list (sorted, duplicates kept), so a duplicate
+ * gives a different schematic ID than the same extensions listed once: removing it later would look like an
+ * extensions change and reinstall every node.
+ */
+function duplicateExtensionIssues(extensions: unknown): Issue[] {
+  if (!Array.isArray(extensions)) return [];
+  const first = new Map<string, number>();
+  const issues: Issue[] = [];
+  extensions.forEach((name, i) => {
+    if (typeof name !== "string") return;
+    const j = first.get(name);
+    if (j === undefined) first.set(name, i);
+    else
+      issues.push({
+        path: ["extensions", i],
+        message: `"${name}" is listed twice (also extensions[${j}]) — list each extension once`,
+      });
+  });
+  return issues;
+}
+
 /** Checks across fields, on raw input, tolerant of structural errors reported elsewhere. */
 export function relationalIssues(raw: Record<string, unknown>): Issue[] {
   const issues: Issue[] = [];
@@ -40,6 +62,7 @@ export function relationalIssues(raw: Record<string, unknown>): Issue[] {
     }
   });
   issues.push(...hostnameIssues(nodes), ...addressIssues(raw, nodes), ...subnetIssues(raw, nodes));
+  issues.push(...duplicateExtensionIssues(raw.extensions));
   const roles = asRecord(raw.roles);
   for (const role of ["controlplane", "worker"] as const) {
     const r = asRecord(roles?.[role]);
