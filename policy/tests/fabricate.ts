@@ -10,6 +10,9 @@ import {
   type ResourceValidationArgs,
   type ResourceValidationPolicy,
 } from "@pulumi/policy";
+import * as fs from "fs";
+import * as path from "path";
+import { TALOS_PROVIDER_VERSION } from "../rules/pins";
 
 /** The sentinel the engine sends for a string input that is unknown during preview. */
 export const UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -92,3 +95,24 @@ export function machineConfig(
     "",
   ].join("\n");
 }
+
+const rootPackageJson = JSON.parse(
+  fs.readFileSync(path.resolve(__dirname, "..", "..", "package.json"), "utf8"),
+) as { dependencies: Record<string, string> };
+/** The project's dependencies as package.json pins them. */
+export const ROOT_DEPENDENCIES = rootPackageJson.dependencies;
+/** The Kubernetes SDK version the program pins (its provider resources carry it). */
+export const K8S_VERSION = ROOT_DEPENDENCIES["@pulumi/kubernetes"];
+
+/** The Talos provider resource the engine registers for the program's default provider. */
+export const talosProvider = (version = TALOS_PROVIDER_VERSION) => ({
+  type: "pulumi:providers:talos",
+  name: "default_0_8_1_github_/api.github.com/pulumiverse",
+  props: { version },
+});
+/** An explicit Kubernetes provider resource as the program registers it. */
+export const k8sProvider = (version = K8S_VERSION, name = "k8s") => ({
+  type: "pulumi:providers:kubernetes",
+  name,
+  props: { version, kubeconfig: "apiVersion: v1\nkind: Config\n" },
+});
