@@ -118,9 +118,30 @@ export function collectPatchProblems(
   issues: Issue[],
   warnings: string[],
 ): void {
+  issues.push(...programOwnedRanges(p));
   if (!validate) return;
   for (const problem of validate(p.doc, p.where, talosVersion)) {
     if (problem.severity === "error") issues.push({ path: [], message: problem.message });
     else warnings.push(problem.message);
   }
+}
+
+/**
+ * The pod and service ranges are settings (`network.podSubnets` / `network.serviceSubnets`), not patch
+ * material: the program writes them into every node's config, gives the pod range to the CNI (Calico's IP
+ * pools) and checks both against the node addresses. A patch that sets them would replace the written value
+ * (Talos replaces these lists, `merge:"replace"`), leaving the CNI and the checks on the old range.
+ */
+function programOwnedRanges(p: StackPatch): Issue[] {
+  if (typeof p.doc.kind === "string") return []; // a typed document, not the v1alpha1 config
+  const network = asRecord(asRecord(p.doc.cluster)?.network);
+  return (["podSubnets", "serviceSubnets"] as const)
+    .filter((field) => network?.[field] !== undefined)
+    .map((field) => ({
+      path: [],
+      message:
+        `${p.where}: sets cluster.network.${field} — set the stack's network.${field} instead (homelab:network ` +
+        `in Pulumi.<stack>.yaml): the program writes it into every node's configuration and the CNI's IP pools, ` +
+        `and checks it against the node addresses; a patch would change only the first`,
+    }));
 }

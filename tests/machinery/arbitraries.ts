@@ -123,7 +123,8 @@ const anyLevelPatch: fc.Arbitrary<Doc> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.boolean().map((disabled) => ({ cluster: { proxy: { disabled } } })) },
   { weight: 2, arbitrary: fc.boolean().map((v) => ({ cluster: { allowSchedulingOnControlPlanes: v } })) },
-  { weight: 1, arbitrary: fc.constant({ cluster: { network: { podSubnets: ["10.42.0.0/16"] } } }) },
+  // No cluster.network.podSubnets/serviceSubnets: the program refuses them in a patch (the setting owns them,
+  // the CNI reads it; tests/config-cluster-network.test.ts), a policy of its own, not a Talos refusal.
   {
     weight: 1,
     arbitrary: fc.constant({ machine: { install: { image: "ghcr.io/siderolabs/installer:v1.13.0" } } }),

@@ -1,7 +1,9 @@
 /**
- * The endpoint every node's configuration points at (cluster.controlPlane.endpoint): a worker's address is
- * refused (workers serve no Kubernetes API), and an IP that is no control plane and not the VIP is warned about,
- * since that is what an endpoint left on a removed control plane looks like.
+ * What the whole cluster shares. The endpoint every node's configuration points at
+ * (cluster.controlPlane.endpoint): a worker's address is refused (workers serve no Kubernetes API), and an IP
+ * that is no control plane and not the VIP is warned about, since that is what an endpoint left on a removed
+ * control plane looks like. The pod and service ranges: settings only, never a patch, because the CNI and the
+ * address checks read the setting.
  */
 import { describe, expect, it } from "vitest";
 import { validatePatchAgainstTalosSchema } from "../components/config/load";
@@ -62,5 +64,44 @@ describe("the endpoint", () => {
       validatePatchAgainstTalosSchema,
     );
     expect(w.errors).toContainEqual(expect.stringMatching(/^endpoint: .*a worker/));
+  });
+});
+
+describe("the pod and service ranges", () => {
+  it("are refused in a patch (node, role or stack-wide), naming the patch and the setting to use", () => {
+    const range = { cluster: { network: { podSubnets: ["10.50.0.0/16"] } } };
+    const r = parseClusterConfig(
+      {
+        nodes: [{ ...nodes[0], patches: [range] }, ...nodes.slice(1)],
+        patches: { all: [{ cluster: { network: { serviceSubnets: ["10.60.0.0/12"] } } }] },
+      },
+      validatePatchAgainstTalosSchema,
+    );
+    expect(r.spec).toBeUndefined();
+    expect(r.errors).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          /nodes\[0\]\.patches\[0\].*sets cluster\.network\.podSubnets — set the stack's network\.podSubnets instead/,
+        ),
+        expect.stringMatching(
+          /patches\.all\[0\].*sets cluster\.network\.serviceSubnets — set the stack's network\.serviceSubnets instead/,
+        ),
+      ]),
+    );
+  });
+
+  it("are accepted as the setting, and other cluster.network fields stay patchable", () => {
+    const r = parseClusterConfig(
+      {
+        nodes: [
+          { ...nodes[0], patches: [{ cluster: { network: { dnsDomain: "home.arpa" } } }] },
+          ...nodes.slice(1),
+        ],
+        network: { podSubnets: ["10.50.0.0/16"] },
+      },
+      validatePatchAgainstTalosSchema,
+    );
+    expect(r.errors).toEqual([]);
+    expect(r.spec?.podSubnets).toEqual(["10.50.0.0/16"]);
   });
 });
