@@ -5,7 +5,10 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- inputs and state are untyped wire data whatever the program sends */
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { COMMAND_INPUTS, COMMAND_TOKEN } from "../engine/standins/command";
 import { isPlainObject, UNKNOWN } from "./wire";
+
+export { COMMAND_TOKEN };
 
 /** `kubernetes:<group>/<version>:<Kind>` (core/v1, helm.sh/v3, operator.tigera.io/v1, ...) or `kubernetes:yaml:ConfigFile`. */
 export const KUBERNETES_TOKEN =
@@ -13,22 +16,8 @@ export const KUBERNETES_TOKEN =
 export const PROVIDER_TOKEN = /^pulumi:providers:[a-z][a-z0-9-]*$/;
 /** A component type: `package:module:Type` (also `package:Type`). */
 export const COMPONENT_TOKEN = /^[A-Za-z][\w-]*:([\w./-]*:)?[A-Za-z][\w$]*$/;
-export const COMMAND_TOKEN = "command:local:Command";
-/** The inputs `command:local:Command` takes (@pulumi/command 1.2.1, local/command.js constructor). */
-const COMMAND_INPUTS = new Set([
-  "addPreviousOutputInEnv",
-  "archivePaths",
-  "assetPaths",
-  "create",
-  "delete",
-  "dir",
-  "environment",
-  "interpreter",
-  "logging",
-  "stdin",
-  "triggers",
-  "update",
-]);
+// One list of the Command provider's inputs for the strict mocks and the engine tier's stand-in.
+const COMMAND_INPUT_SET = new Set(COMMAND_INPUTS);
 
 /** `<resource name>-<8 chars>`, deterministic where the provider picks the suffix at random. */
 function autoName(name: string): string {
@@ -66,7 +55,7 @@ export function kubernetesState(
 
 /** Input names a `command:local:Command` registration has that the provider does not take. */
 export function unknownCommandInputs(inputs: Record<string, any>): string[] {
-  return Object.keys(inputs).filter((k) => !COMMAND_INPUTS.has(k) && inputs[k] !== undefined);
+  return Object.keys(inputs).filter((k) => !COMMAND_INPUT_SET.has(k) && inputs[k] !== undefined);
 }
 
 /** A command's state: its inputs, and output streams that a preview does not know yet (nothing ran). */

@@ -38,7 +38,8 @@ import {
 export const COMMAND_TOKEN = "command:local:Command";
 export const RUN_TOKEN = "command:local:run";
 
-const INPUTS = [
+/** The inputs `command:local:Command` takes (@pulumi/command 1.2.1, local/command.js constructor). */
+export const COMMAND_INPUTS: readonly string[] = [
   "addPreviousOutputInEnv",
   "archivePaths",
   "assetPaths",
@@ -128,7 +129,7 @@ function runSpec(inputs: WireMap): RunSpec {
 /** The state: the inputs as given (each keeping its secrecy) plus stdout/stderr, secret if any input is. */
 function state(inputs: WireMap, out: { stdout: Wire; stderr: Wire }): WireMap {
   const wrap = (v: Wire) => (containsSecret(inputs) && v !== UNKNOWN ? secret(v) : v);
-  const kept = Object.fromEntries(Object.entries(inputs).filter(([k]) => INPUTS.includes(k)));
+  const kept = Object.fromEntries(Object.entries(inputs).filter(([k]) => COMMAND_INPUTS.includes(k)));
   return { ...kept, stdout: wrap(out.stdout), stderr: wrap(out.stderr) };
 }
 
@@ -169,8 +170,8 @@ export function createCommandProvider(env: NodeJS.ProcessEnv = process.env): Sta
       known(type);
       const before = Object.keys(oldInputs).length > 0 ? oldInputs : olds;
       const diffs = changedKeys(
-        Object.fromEntries(Object.entries(before).filter(([k]) => INPUTS.includes(k))),
-        Object.fromEntries(Object.entries(news).filter(([k]) => INPUTS.includes(k))),
+        Object.fromEntries(Object.entries(before).filter(([k]) => COMMAND_INPUTS.includes(k))),
+        Object.fromEntries(Object.entries(news).filter(([k]) => COMMAND_INPUTS.includes(k))),
       );
       return { changes: diffs.length > 0, diffs, replaces: diffs.filter((k) => k === "triggers") };
     },
@@ -210,7 +211,9 @@ export function createCommandProvider(env: NodeJS.ProcessEnv = process.env): Sta
       }
       const out = await runCommand(command, runSpec(args), undefined, env);
       const inputs = Object.fromEntries(
-        Object.entries(reveal(args) as WireMap).filter(([k]) => k === "command" || INPUTS.includes(k)),
+        Object.entries(reveal(args) as WireMap).filter(
+          ([k]) => k === "command" || COMMAND_INPUTS.includes(k),
+        ),
       );
       return { outputs: { ...inputs, stdout: out.stdout, stderr: out.stderr } };
     },
