@@ -6,6 +6,7 @@
  */
 import type { Issue } from "./checks";
 import {
+  canonicalIp,
   cidrContains,
   cidrsOverlap,
   formatCidr,
@@ -147,17 +148,12 @@ export function endpointWarning(
 ): string | undefined {
   if (typeof raw.endpoint !== "string") return undefined;
   const host = endpointHost(raw.endpoint);
-  const ip = host === undefined ? undefined : parseIp(host);
-  if (!ip) return undefined; // a DNS name, or the endpoint check above already refused it
-  const key = formatIp(ip);
-  const vip = asRecord(raw.vip);
-  const vipIp = typeof vip?.address === "string" ? parseIp(vip.address) : undefined;
-  if (vipIp && formatIp(vipIp) === key) return undefined;
-  const known = nodes.some((n) => {
-    const a = typeof n?.address === "string" ? parseIp(n.address) : undefined;
-    return a !== undefined && formatIp(a) === key;
-  });
-  if (known) return undefined; // a control plane (a worker is refused above)
+  const key = host === undefined ? undefined : canonicalIp(host);
+  if (key === undefined) return undefined; // a DNS name, or the endpoint check above already refused it
+  const canonical = (a: unknown) => (typeof a === "string" ? canonicalIp(a) : undefined);
+  // The VIP, or a node: a control plane (a worker is refused above).
+  if (canonical(asRecord(raw.vip)?.address) === key) return undefined;
+  if (nodes.some((n) => canonical(n?.address) === key)) return undefined;
   return (
     `endpoint: ${raw.endpoint} is neither a control plane's address nor the VIP — every node's configuration ` +
     "points there, so if it was a control plane you removed from nodes, the cluster loses its API with it: point " +
